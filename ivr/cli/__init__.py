@@ -1,0 +1,14 @@
+"""Command-line tools, registered on the app so they run in its context: `flask --app wsgi ...`."""
+
+from flask import Flask
+
+from ivr.cli import admin, simulate, worker
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(simulate.simulate)
+    app.cli.add_command(admin.flows)
+    app.cli.add_command(admin.api_keys)
+    app.cli.add_command(admin.demo)
+    app.cli.add_command(worker.worker)
+    app.cli.add_command(worker.jobs_group)

@@ -1,0 +1,77 @@
+"""Admin commands: check flows, manage API keys, load demo data."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from ivr.extensions import db
+from ivr.flows import FlowError, load_catalog
+from ivr.flows.schema import MessageStep
+from ivr.models import Agent
+from ivr.services import api_keys as api_key_service
+
+DEMO_AGENTS = [
+    ("alice", "Alice Martin"),
+    ("bob", "Bob Okafor"),
+    ("client:carmen", "Carmen Ruiz"),
+    ("sip:dmitri@pbx.example.com", "Dmitri Volkov"),
+]
+
+
+@click.group()
+def flows() -> None:
+    """Call flows in callflows/."""
+
+
+@flows.command("check")
+def flows_check() -> None:
+    """Load and check every flow and prompt; list each problem with its file, step and field."""
+    settings = current_app.extensions["ivr.settings"]
+    try:
+        catalog = load_catalog(settings.callflows_dir, settings.prompts_dir)
+    except FlowError as exc:
+        click.secho(f"{len(exc.problems)} problem(s) found:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(1) from None
+    for flow_id, compiled in sorted(catalog.items()):
+        flow = compiled.flow
+        questions = [s for s in flow.steps if not isinstance(s, MessageStep)]
+        click.echo(
+            f"ok  {flow_id}: {len(flow.steps)} steps ({len(questions)} questions), "
+            f"languages {', '.join(flow.languages)}, version hash {compiled.content_hash[:12]}"
+        )
+
+
+@click.group("api-keys")
+def api_keys() -> None:
+    """API keys for integrators."""
+
+
+@api_keys.command("create")
+@click.argument("name")
+def api_keys_create(name: str) -> None:
+    """Create an API key named NAME and print it (it is shown only this once)."""
+    key = api_key_service.create_key(name)
+    click.echo(f"API key for {name!r} (store it now, it is not shown again):")
+    click.echo(key)
+
+
+@click.group()
+def demo() -> None:
+    """Demo data for a laptop."""
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Add a few demo agents (safe to run again)."""
+    added = 0
+    for ref, name in DEMO_AGENTS:
+        if db.session.scalar(select(Agent).filter_by(ref=ref)) is None:
+            db.session.add(Agent(ref=ref, display_name=name))
+            added += 1
+    db.session.commit()
+    click.echo(f"demo agents: {added} added, {len(DEMO_AGENTS) - added} already there")
+    click.echo("API key for this laptop (development only): " + api_key_service.DEV_API_KEY)

@@ -1,0 +1,71 @@
+"""`flask simulate`: play a survey call against a running server exactly as Twilio would."""
+
+from __future__ import annotations
+
+import sys
+import urllib.parse
+from collections.abc import Iterator
+
+import click
+from flask import current_app
+
+from ivr.simulator import HANG_UP, SILENCE, SimulatedCall, http_transport
+
+
+def _interactive() -> Iterator[str]:
+    while True:
+        try:
+            text = input("  keys> ").strip()
+        except EOFError:
+            yield HANG_UP
+            return
+        if text.lower() in ("h", "hangup", HANG_UP):
+            yield HANG_UP
+            return
+        yield text or SILENCE
+
+
+@click.command()
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The server's base URL.")
+@click.option("--agent", default="alice", show_default=True, help="The agent's external reference.")
+@click.option("--queue", default="support", show_default=True)
+@click.option("--flow", "flow_id", default=None, help="Flow id (default: the server's default flow).")
+@click.option("--lang", default="en", show_default=True)
+@click.option("--call-sid", default=None, help="CallSid to use (default: a new random one).")
+@click.option(
+    "--keys",
+    default=None,
+    help="The caller's answers in order, space separated: digits (10 or 10#), "
+    f"'{SILENCE}' for silence, '{HANG_UP}' to hang up. Without it, asks at each question.",
+)
+def simulate(url: str, agent: str, queue: str, flow_id: str | None, lang: str, call_sid: str | None, keys: str | None) -> None:
+    """Simulate a caller taking the survey, printing what they would hear."""
+    settings = current_app.extensions["ivr.settings"]
+    params = {"agent": agent, "queue": queue, "lang": lang}
+    if flow_id:
+        params["flow"] = flow_id
+    start = "/voice/survey?" + urllib.parse.urlencode(params)
+    actions = iter(keys.split()) if keys is not None else _interactive()
+    if keys is None:
+        click.echo("Type the keys for each question; Enter alone is silence, 'h' hangs up.")
+
+    call = SimulatedCall(
+        http_transport(),
+        url,
+        settings.twilio_auth_token,
+        call_sid=call_sid,
+        on_hear=lambda text: click.echo(f"  caller hears: {text}"),
+    )
+    click.echo(f"Calling {url}{start} as {call.call_sid}")
+    try:
+        transcript = call.run(start, actions)
+    except OSError as exc:
+        click.secho(f"Cannot reach {url}: {exc}. Is the server running (make run)?", fg="red", err=True)
+        sys.exit(1)
+    for error in transcript.errors:
+        click.secho(f"  error: {error}", fg="red", err=True)
+    ending = "caller hung up" if transcript.hung_up_by_caller else "call ended"
+    click.echo(f"{ending}; {len(transcript.exchanges)} webhooks sent.")
+    click.echo(f"See the answers: curl -H 'Authorization: Bearer <key>' '{url}/api/responses?call_sid={call.call_sid}'")
+    if transcript.errors:
+        sys.exit(1)

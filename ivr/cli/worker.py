@@ -1,0 +1,42 @@
+"""`flask worker` runs RQ in the app's context; `flask jobs sweep` re-enqueues lost work."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import current_app
+from rq import Worker
+
+from ivr.extensions import db
+from ivr.jobs import QUEUES, job_queue
+from ivr.jobs.scoring import sweep_unscored
+
+
+@click.command()
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (retries, deadlines).")
+def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool) -> None:
+    """Run an RQ worker on the named queues (default: all of them)."""
+    if current_app.extensions["ivr.settings"].jobs_inline:
+        raise click.ClickException("REDIS_URL is not set: jobs run inside the web process, no worker needed.")
+    # Each job runs in a forked child: it must not reuse the parent's database connections.
+    os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
+    connection = job_queue().redis
+    names = list(queues) or list(QUEUES)
+    click.echo(f"worker listening on {', '.join(names)}")
+    Worker(names, connection=connection).work(burst=burst, with_scheduler=with_scheduler)
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Background jobs."""
+
+
+@jobs_group.command("sweep")
+@click.option("--min-age", default=60, show_default=True, help="Seconds a response must have been final.")
+def jobs_sweep(min_age: int) -> None:
+    """Enqueue scoring for every final response still unscored."""
+    ids = sweep_unscored(min_age)
+    click.echo(f"{len(ids)} unscored response(s) enqueued" + (f": {ids}" if ids else ""))

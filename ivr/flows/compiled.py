@@ -1,0 +1,71 @@
+"""A flow bundled with the prompt texts and voices it uses: what a flow version freezes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.flows.conditions import Condition
+from ivr.flows.prompts import LanguageVoice
+from ivr.flows.schema import Flow, MessageStep, QuestionStep
+
+
+@dataclass(frozen=True)
+class CompiledFlow:
+    flow: Flow
+    prompts: dict[str, dict[str, str]]  # language -> prompt key -> text
+    voices: dict[str, LanguageVoice]
+    conditions: dict[str, Condition] = field(init=False, compare=False)
+    extreme_low: Condition | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        conditions = {s.key: Condition.parse(s.when) for s in self.flow.steps if s.when}
+        object.__setattr__(self, "conditions", conditions)
+        rule = self.flow.scoring.extreme_low
+        object.__setattr__(self, "extreme_low", Condition.parse(rule) if rule else None)
+
+    @property
+    def id(self) -> str:
+        return self.flow.id
+
+    def language_or_default(self, language: str | None) -> str:
+        return language if language in self.flow.languages else self.flow.default_language
+
+    def text(self, language: str, prompt_key: str) -> str:
+        return self.prompts[language][prompt_key]
+
+    def question(self, step_key: str) -> QuestionStep | None:
+        step = self.flow.step(step_key)
+        return None if step is None or isinstance(step, MessageStep) else step
+
+    def next_steps(self, after: str | None, values: dict[str, Any]) -> list[MessageStep | QuestionStep]:
+        """Steps after `after` (from the start when None) whose conditions hold, in order."""
+        keys = [s.key for s in self.flow.steps]
+        start = 0 if after is None else keys.index(after) + 1
+        return [
+            step
+            for step in self.flow.steps[start:]
+            if step.key not in self.conditions or self.conditions[step.key].evaluate(values)
+        ]
+
+    def definition(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow.model_dump(mode="json"),
+            "prompts": self.prompts,
+            "voices": {lang: {"locale": v.locale, "voice": v.voice} for lang, v in self.voices.items()},
+        }
+
+    @property
+    def content_hash(self) -> str:
+        canonical = json.dumps(self.definition(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @classmethod
+    def from_definition(cls, definition: dict[str, Any]) -> CompiledFlow:
+        return cls(
+            flow=Flow.model_validate(definition["flow"]),
+            prompts=definition["prompts"],
+            voices={lang: LanguageVoice(**v) for lang, v in definition["voices"].items()},
+        )

@@ -1,0 +1,201 @@
+"""Load callflows/*.yaml against the prompt catalog and check each flow fully.
+
+Every problem is reported with the file, the step and the field, all at once, so an admin can
+fix a flow in one pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ivr.flows.compiled import CompiledFlow
+from ivr.flows.conditions import Condition, ConditionError
+from ivr.flows.problems import FlowError, FlowProblem
+from ivr.flows.prompts import PromptCatalog, load_prompts
+from ivr.flows.schema import Flow, MessageStep, QuestionStep
+
+# Past this many combinations of earlier answers we do not prove a condition can be true.
+_MAX_COMBINATIONS = 50_000
+
+
+def load_catalog(callflows_dir: Path, prompts_dir: Path) -> dict[str, CompiledFlow]:
+    """Every flow in the folder, compiled; FlowError lists every problem found."""
+    problems: list[FlowProblem] = []
+    try:
+        catalog = load_prompts(prompts_dir)
+    except FlowError as exc:
+        problems.extend(exc.problems)
+        catalog = PromptCatalog()
+    flows: dict[str, CompiledFlow] = {}
+    paths = sorted(callflows_dir.glob("*.yaml")) + sorted(callflows_dir.glob("*.yml"))
+    if not paths:
+        problems.append(FlowProblem(str(callflows_dir), "no call flow (*.yaml) found"))
+    for path in paths:
+        try:
+            compiled = load_flow_file(path, catalog)
+        except FlowError as exc:
+            problems.extend(exc.problems)
+            continue
+        flows[compiled.id] = compiled
+    if problems:
+        raise FlowError(problems)
+    return flows
+
+
+def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
+    name = f"{path.parent.name}/{path.name}"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FlowError([FlowProblem(name, f"not valid YAML: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise FlowError([FlowProblem(name, "a flow file must be a mapping with id, title, languages and steps")])
+    try:
+        flow = Flow.model_validate(raw)
+    except ValidationError as exc:
+        raise FlowError([_schema_problem(name, raw, error) for error in exc.errors()]) from None
+
+    problems = _check_flow(name, path, flow, catalog)
+    if problems:
+        raise FlowError(problems)
+    used_keys = _prompt_keys(flow)
+    return CompiledFlow(
+        flow=flow,
+        prompts={lang: {key: catalog.texts[lang][key] for key in sorted(used_keys)} for lang in flow.languages},
+        voices={lang: catalog.voices[lang] for lang in flow.languages},
+    )
+
+
+def _schema_problem(name: str, raw: dict[str, Any], error: Any) -> FlowProblem:
+    loc = list(error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        index = loc[1]
+        steps = raw.get("steps") or []
+        step = steps[index] if index < len(steps) else None
+        step_name = str(step.get("key")) if isinstance(step, dict) and step.get("key") else f"#{index + 1}"
+        rest = loc[2:]
+        if rest and isinstance(step, dict) and rest[0] == step.get("kind"):
+            rest = rest[1:]  # pydantic puts the union's tag in the path
+        if error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
+            rest = ["kind"]
+            message = "must be one of message, rating, yes_no, choice"
+        field = ".".join(str(part) for part in rest) or None
+        return FlowProblem(name, message, step=step_name, field=field)
+    field = ".".join(str(part) for part in loc) or None
+    return FlowProblem(name, message, field=field)
+
+
+def _prompt_keys(flow: Flow) -> set[str]:
+    keys = set(flow.prompts.model_dump().values())
+    for step in flow.steps:
+        keys.add(step.prompt)
+        if not isinstance(step, MessageStep):
+            keys.update(k for k in (step.no_input_prompt, step.no_match_prompt) if k)
+    return keys
+
+
+def _check_flow(name: str, path: Path, flow: Flow, catalog: PromptCatalog) -> list[FlowProblem]:
+    problems: list[FlowProblem] = []
+    if flow.id != path.stem:
+        problems.append(FlowProblem(name, f"id {flow.id!r} must match the file name {path.stem!r}", field="id"))
+
+    seen: set[str] = set()
+    for step in flow.steps:
+        if step.key in seen:
+            problems.append(FlowProblem(name, "the same step key is used twice", step=step.key, field="key"))
+        seen.add(step.key)
+
+    for lang in flow.languages:
+        if lang not in catalog.voices:
+            problems.append(FlowProblem(name, f"language {lang!r} has no prompts/{lang}/language.yaml", field="languages"))
+    problems.extend(_missing_prompts(name, flow, catalog))
+
+    earlier: dict[str, QuestionStep | MessageStep] = {}
+    for step in flow.steps:
+        if step.when:
+            problems.extend(_check_condition(name, flow, step.when, earlier, step.key, "when"))
+        earlier[step.key] = step
+    if flow.scoring.extreme_low:
+        problems.extend(
+            _check_condition(name, flow, flow.scoring.extreme_low, earlier, None, "scoring.extreme_low")
+        )
+    return problems
+
+
+def _missing_prompts(name: str, flow: Flow, catalog: PromptCatalog) -> list[FlowProblem]:
+    problems = []
+    uses: list[tuple[str | None, str, str]] = [
+        (None, f"prompts.{field}", key) for field, key in flow.prompts.model_dump().items()
+    ]
+    for step in flow.steps:
+        uses.append((step.key, "prompt", step.prompt))
+        if not isinstance(step, MessageStep):
+            uses += [(step.key, f, k) for f, k in (("no_input_prompt", step.no_input_prompt), ("no_match_prompt", step.no_match_prompt)) if k]
+    for step_key, field, prompt_key in uses:
+        missing = [lang for lang in flow.languages if prompt_key not in catalog.texts.get(lang, {})]
+        if len(missing) == len(flow.languages):
+            problems.append(FlowProblem(name, f"unknown prompt key {prompt_key!r}", step=step_key, field=field))
+        elif missing:
+            problems.append(
+                FlowProblem(
+                    name,
+                    f"prompt {prompt_key!r} is missing in language(s) {', '.join(missing)} "
+                    f"(add it to prompts/{missing[0]}/)",
+                    step=step_key,
+                    field=field,
+                )
+            )
+    return problems
+
+
+def _check_condition(
+    name: str,
+    flow: Flow,
+    source: str,
+    earlier: dict[str, QuestionStep | MessageStep],
+    step_key: str | None,
+    field: str,
+) -> list[FlowProblem]:
+    try:
+        condition = Condition.parse(source)
+    except ConditionError as exc:
+        return [FlowProblem(name, f"condition {source!r} does not parse: {exc}", step=step_key, field=field)]
+    problems = []
+    all_keys = [s.key for s in flow.steps]
+    for ref in sorted(condition.names()):
+        if ref in earlier:
+            if isinstance(earlier[ref], MessageStep):
+                problems.append(FlowProblem(name, f"condition refers to message step {ref!r}, which has no answer", step=step_key, field=field))
+        elif ref in all_keys:
+            problems.append(FlowProblem(name, f"condition refers to later step {ref!r}; it can only use earlier answers", step=step_key, field=field))
+        else:
+            problems.append(FlowProblem(name, f"condition refers to unknown step {ref!r}", step=step_key, field=field))
+    if problems:
+        return problems
+    if not _can_be_true(condition, earlier):
+        what = "the step is unreachable" if step_key else "the rule can never fire"
+        problems.append(
+            FlowProblem(name, f"condition {source!r} can never be true with the answers the steps accept: {what}", step=step_key, field=field)
+        )
+    return problems
+
+
+def _can_be_true(condition: Condition, earlier: dict[str, QuestionStep | MessageStep]) -> bool:
+    names = sorted(condition.names())
+    domains: list[list[Any]] = []
+    for ref in names:
+        step = earlier[ref]
+        assert not isinstance(step, MessageStep)
+        domains.append([*step.accepted_values(), None])
+    total = 1
+    for domain in domains:
+        total *= len(domain)
+    if total > _MAX_COMBINATIONS:
+        return True
+    return any(condition.evaluate(dict(zip(names, combo, strict=True))) for combo in itertools.product(*domains))

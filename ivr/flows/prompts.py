@@ -1,0 +1,89 @@
+"""Spoken prompts per language: prompts/<lang>/language.yaml (locale, voice) and *.yaml texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ivr.flows.problems import FlowError, FlowProblem
+
+LANGUAGE_FILE = "language.yaml"
+
+
+@dataclass(frozen=True)
+class LanguageVoice:
+    """How <Say> speaks a language: Twilio's locale code and, optionally, a voice name."""
+
+    locale: str
+    voice: str | None = None
+
+
+@dataclass
+class PromptCatalog:
+    voices: dict[str, LanguageVoice] = field(default_factory=dict)
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Which file each prompt came from, to name it in errors.
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _read_yaml(path: Path, root: Path, problems: list[FlowProblem]) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        problems.append(FlowProblem(_relative(path, root), f"not valid YAML: {exc}"))
+    except OSError as exc:
+        problems.append(FlowProblem(_relative(path, root), f"cannot be read: {exc.strerror}"))
+    return None
+
+
+def load_prompts(prompts_dir: Path) -> PromptCatalog:
+    catalog = PromptCatalog()
+    problems: list[FlowProblem] = []
+    if not prompts_dir.is_dir():
+        raise FlowError([FlowProblem(str(prompts_dir), "prompts folder not found")])
+    for lang_dir in sorted(p for p in prompts_dir.iterdir() if p.is_dir()):
+        lang = lang_dir.name
+        language_path = lang_dir / LANGUAGE_FILE
+        settings = _read_yaml(language_path, prompts_dir, problems) if language_path.exists() else None
+        if not language_path.exists():
+            problems.append(FlowProblem(_relative(language_path, prompts_dir), "missing: it sets the locale and voice"))
+        elif not isinstance(settings, dict) or not isinstance(settings.get("locale"), str):
+            problems.append(
+                FlowProblem(_relative(language_path, prompts_dir), "needs a text 'locale', e.g. en-US", field="locale")
+            )
+        else:
+            voice = settings.get("voice")
+            catalog.voices[lang] = LanguageVoice(settings["locale"], str(voice) if voice else None)
+        texts: dict[str, str] = catalog.texts.setdefault(lang, {})
+        for path in sorted(lang_dir.glob("*.yaml")):
+            if path.name == LANGUAGE_FILE:
+                continue
+            name = _relative(path, prompts_dir)
+            data = _read_yaml(path, prompts_dir, problems)
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                problems.append(FlowProblem(name, "must be a mapping of prompt key to text"))
+                continue
+            for key, text in data.items():
+                if not isinstance(text, str) or not text.strip():
+                    problems.append(FlowProblem(name, "must be non-empty text", field=str(key)))
+                    continue
+                if (lang, str(key)) in catalog.origins:
+                    first = catalog.origins[(lang, str(key))]
+                    problems.append(FlowProblem(name, f"prompt defined twice (also in {first})", field=str(key)))
+                    continue
+                texts[str(key)] = text.strip()
+                catalog.origins[(lang, str(key))] = name
+    if problems:
+        raise FlowError(problems)
+    return catalog

@@ -1,0 +1,185 @@
+"""The shape of a call flow file, checked field by field (cross-step checks live in the loader)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ivr.flows.conditions import RESERVED_NAMES
+
+StepKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+PromptKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{0,127}$")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Retries(_Strict):
+    """How many times a step is asked again after silence or a wrong key."""
+
+    no_input: int = Field(default=2, ge=0, le=5)
+    no_match: int = Field(default=2, ge=0, le=5)
+
+
+class _StepBase(_Strict):
+    key: StepKey
+    prompt: PromptKey
+    # Ask (or say) this step only when the condition on earlier answers holds.
+    when: str | None = None
+
+    @model_validator(mode="after")
+    def _key_not_reserved(self) -> _StepBase:
+        if self.key in RESERVED_NAMES:
+            raise ValueError(f"step key {self.key!r} is a reserved word in conditions")
+        return self
+
+
+class MessageStep(_StepBase):
+    kind: Literal["message"]
+
+
+class _QuestionStep(_StepBase):
+    retries: Retries = Retries()
+    # What happens when the retries run out: move on to the next step, or end politely.
+    on_exhausted: Literal["skip", "end"] = "skip"
+    # Seconds Twilio waits for (the next) key.
+    timeout: int = Field(default=5, ge=1, le=30)
+    no_input_prompt: PromptKey | None = None
+    no_match_prompt: PromptKey | None = None
+    kpi: Literal["csat", "nps", "ces", "resolution"] | None = None
+    about_agent: bool = False
+
+    def accepted_values(self) -> list[str | int]:
+        raise NotImplementedError
+
+    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
+        """The (value, number) the keys mean, or None for a wrong key."""
+        raise NotImplementedError
+
+    @property
+    def max_digits(self) -> int:
+        return 1
+
+
+class RatingStep(_QuestionStep):
+    kind: Literal["rating"]
+    min: int = Field(ge=0, le=99)
+    max: int = Field(ge=0, le=99)
+
+    @model_validator(mode="after")
+    def _range(self) -> RatingStep:
+        if self.min >= self.max:
+            raise ValueError(f"impossible range: min {self.min} must be below max {self.max}")
+        if self.kpi == "nps" and (self.min, self.max) != (0, 10):
+            raise ValueError("an NPS step must run from 0 to 10")
+        if self.kpi == "resolution":
+            raise ValueError("a resolution KPI must be a yes_no step")
+        return self
+
+    def accepted_values(self) -> list[str | int]:
+        return list(range(self.min, self.max + 1))
+
+    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
+        if not digits.isdigit():
+            return None
+        number = int(digits)
+        if not self.min <= number <= self.max:
+            return None
+        return str(number), number
+
+    @property
+    def max_digits(self) -> int:
+        return len(str(self.max))
+
+
+class YesNoStep(_QuestionStep):
+    kind: Literal["yes_no"]
+    yes_digit: Annotated[str, Field(pattern=r"^[0-9*]$")] = "1"
+    no_digit: Annotated[str, Field(pattern=r"^[0-9*]$")] = "2"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> YesNoStep:
+        if self.yes_digit == self.no_digit:
+            raise ValueError("yes_digit and no_digit must differ")
+        if self.kpi not in (None, "resolution"):
+            raise ValueError(f"a yes_no step cannot be the {self.kpi} KPI")
+        return self
+
+    def accepted_values(self) -> list[str | int]:
+        return ["yes", "no"]
+
+    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
+        if digits == self.yes_digit:
+            return "yes", None
+        if digits == self.no_digit:
+            return "no", None
+        return None
+
+
+class ChoiceStep(_QuestionStep):
+    kind: Literal["choice"]
+    # Keypad digit -> the value stored, e.g. {1: billing, 2: technical}.
+    options: dict[Annotated[int, Field(ge=0, le=9)], Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]]
+
+    @model_validator(mode="after")
+    def _options(self) -> ChoiceStep:
+        if len(self.options) < 2:
+            raise ValueError("a choice needs at least two options")
+        if len(set(self.options.values())) != len(self.options):
+            raise ValueError("two options have the same value")
+        if self.kpi is not None:
+            raise ValueError("a choice step cannot be a KPI")
+        return self
+
+    def accepted_values(self) -> list[str | int]:
+        return list(self.options.values())
+
+    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
+        if len(digits) == 1 and digits.isdigit() and int(digits) in self.options:
+            return self.options[int(digits)], None
+        return None
+
+
+QuestionStep = RatingStep | YesNoStep | ChoiceStep
+Step = Annotated[MessageStep | RatingStep | YesNoStep | ChoiceStep, Field(discriminator="kind")]
+
+
+class Scoring(_Strict):
+    # A condition over the answers, e.g. "csat == 1 or nps <= 2".
+    extreme_low: str | None = None
+
+
+class ClosingPrompts(_Strict):
+    """Prompt keys the engine speaks between steps; every flow language must have them."""
+
+    no_input: PromptKey = "no_input"
+    no_match: PromptKey = "no_match"
+    goodbye: PromptKey = "goodbye"
+    ended_early: PromptKey = "ended_early"
+
+
+class Flow(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,127}$")]
+    title: str = Field(min_length=1, max_length=200)
+    languages: list[LanguageCode] = Field(min_length=1)
+    default_language: LanguageCode
+    steps: list[Step] = Field(min_length=1)
+    scoring: Scoring = Scoring()
+    prompts: ClosingPrompts = ClosingPrompts()
+
+    @model_validator(mode="after")
+    def _default_language_listed(self) -> Flow:
+        if self.default_language not in self.languages:
+            raise ValueError(
+                f"default_language {self.default_language!r} is not among languages {self.languages}"
+            )
+        return self
+
+    def step(self, key: str) -> MessageStep | QuestionStep | None:
+        return next((step for step in self.steps if step.key == key), None)
+
+    def questions(self) -> list[QuestionStep]:
+        return [step for step in self.steps if not isinstance(step, MessageStep)]

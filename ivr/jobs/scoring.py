@@ -1,0 +1,49 @@
+"""Scoring jobs: take ids, reload rows, safe to run twice, quiet when the row is gone."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ivr import jobs
+from ivr.extensions import db
+from ivr.models import Disposition, Score, SurveyResponse, utcnow
+from ivr.services import scoring
+
+log = logging.getLogger(__name__)
+
+
+def score_response(response_id: int) -> int | None:
+    """Score one finished response; returns the score id (None when there is nothing to score)."""
+    score = scoring.score_response(response_id)
+    if score is None:
+        log.info("response %s: nothing to score (gone or still in progress)", response_id)
+        return None
+    log.info("response %s scored: extreme_low=%s", response_id, score.extreme_low)
+    return score.id
+
+
+def enqueue_scoring(response_id: int) -> None:
+    """Call only after the commit that made the response final."""
+    jobs.enqueue(score_response, response_id, job_id=f"score-response-{response_id}")
+
+
+def sweep_unscored(min_age_seconds: int = 60) -> list[int]:
+    """Enqueue every final response still without a score (a job lost with Redis, say)."""
+    cutoff = utcnow() - timedelta(seconds=min_age_seconds)
+    ids = db.session.scalars(
+        select(SurveyResponse.id)
+        .outerjoin(Score)
+        .where(
+            SurveyResponse.disposition != Disposition.in_progress,
+            SurveyResponse.ended_at <= cutoff,
+            Score.id.is_(None),
+        )
+        .order_by(SurveyResponse.id)
+    ).all()
+    db.session.rollback()
+    for response_id in ids:
+        enqueue_scoring(response_id)
+    return list(ids)

@@ -1,0 +1,87 @@
+"""Survey responses and their answers, each answer saved the moment it arrives."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ivr.models.base import Base, Timestamp, utcnow
+
+if TYPE_CHECKING:
+    from ivr.models.agents import Agent
+    from ivr.models.calls import Call
+    from ivr.models.flows import FlowVersion
+    from ivr.models.scores import Score
+
+
+class Disposition(StrEnum):
+    in_progress = "in_progress"
+    completed = "completed"
+    partial = "partial"  # some answers, then the caller hung up or ran out of retries
+    breakoff = "breakoff"  # ended before the first answer
+
+    @property
+    def is_final(self) -> bool:
+        return self is not Disposition.in_progress
+
+
+class AnswerStatus(StrEnum):
+    answered = "answered"
+    skipped = "skipped"  # retries ran out and the step's policy was to move on
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    # The leg the survey runs on: Twilio's status callback for it closes the response.
+    survey_call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    queue: Mapped[str | None] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(16))
+    disposition: Mapped[Disposition] = mapped_column(
+        Enum(Disposition, native_enum=False, length=16), default=Disposition.in_progress
+    )
+    current_step: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    ended_at: Mapped[Timestamp | None]
+
+    call: Mapped[Call] = relationship()
+    agent: Mapped[Agent | None] = relationship()
+    flow_version: Mapped[FlowVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", order_by="Answer.id", cascade="all, delete-orphan"
+    )
+    score: Mapped[Score | None] = relationship(back_populates="response")
+
+    def __repr__(self) -> str:
+        return f"<SurveyResponse {self.id} {self.disposition}>"
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    # Twilio may deliver the same webhook twice: the second one must not add a row.
+    __table_args__ = (UniqueConstraint("response_id", "step_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="CASCADE")
+    )
+    step_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[AnswerStatus] = mapped_column(
+        Enum(AnswerStatus, native_enum=False, length=16)
+    )
+    raw_input: Mapped[str | None] = mapped_column(String(64))
+    # The value in the step's own terms ("5", "yes", "billing"); numeric steps fill both.
+    value: Mapped[str | None] = mapped_column(String(64))
+    number: Mapped[int | None]
+    no_input_count: Mapped[int] = mapped_column(default=0)
+    no_match_count: Mapped[int] = mapped_column(default=0)
+    answered_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    response: Mapped[SurveyResponse] = relationship(back_populates="answers")

@@ -1,0 +1,1 @@
+"""Domain services: each public function owns its transaction."""

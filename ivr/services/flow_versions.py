@@ -1,0 +1,67 @@
+"""The flows loaded at start, and the immutable version row each survey pins."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from ivr.db import insert_or_get
+from ivr.extensions import db
+from ivr.flows import CompiledFlow, load_catalog
+from ivr.models import FlowVersion
+
+from sqlalchemy import func, select
+
+
+class FlowRegistry:
+    """Flows from callflows/ plus per-process caches of the version rows (immutable)."""
+
+    def __init__(self, flows: dict[str, CompiledFlow]) -> None:
+        self.flows = flows
+        self._version_ids: dict[tuple[str, str], int] = {}
+        self._by_version: dict[int, CompiledFlow] = {}
+
+    def version_id(self, compiled: CompiledFlow) -> int:
+        """The id of the flow version with exactly this content, created on first use.
+
+        Runs inside the caller's transaction (no commit here).
+        """
+        key = (compiled.id, compiled.content_hash)
+        if key not in self._version_ids:
+            row, _ = insert_or_get(
+                make=lambda: FlowVersion(
+                    flow_key=compiled.id,
+                    version=_next_version(compiled.id),
+                    content_hash=compiled.content_hash,
+                    definition=compiled.definition(),
+                    source=f"callflows/{compiled.id}.yaml",
+                ),
+                find=lambda: db.session.scalar(
+                    select(FlowVersion).filter_by(flow_key=compiled.id, content_hash=compiled.content_hash)
+                ),
+            )
+            db.session.flush()
+            self._version_ids[key] = row.id
+            self._by_version[row.id] = compiled
+        return self._version_ids[key]
+
+    def for_version(self, version_id: int) -> CompiledFlow:
+        if version_id not in self._by_version:
+            row = db.session.get_one(FlowVersion, version_id)
+            self._by_version[version_id] = CompiledFlow.from_definition(row.definition)
+        return self._by_version[version_id]
+
+
+def _next_version(flow_key: str) -> int:
+    latest = db.session.scalar(select(func.max(FlowVersion.version)).filter_by(flow_key=flow_key))
+    return (latest or 0) + 1
+
+
+def init_app(app: Flask) -> None:
+    settings = app.extensions["ivr.settings"]
+    # A broken flow stops the start with every problem listed (file, step, field).
+    app.extensions["ivr.flows"] = FlowRegistry(load_catalog(settings.callflows_dir, settings.prompts_dir))
+
+
+def registry() -> FlowRegistry:
+    reg: FlowRegistry = current_app.extensions["ivr.flows"]
+    return reg

@@ -1,0 +1,118 @@
+"""Typed settings read once from the environment, checked at start with a clear message."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing import Annotated
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Development-only credentials: known to the simulator so that a laptop works with no set-up.
+# Production refuses to start with them.
+DEV_AUTH_TOKEN = "dev-auth-token-not-for-production"
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    ivr_env: Environment = Environment.development
+    database_url: str | None = None
+    redis_url: str | None = None
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_auth_token: str = DEV_AUTH_TOKEN
+    secret_key: str = DEV_SECRET_KEY
+    # The public URL Twilio calls (e.g. https://survey.example.com). Signatures are checked
+    # against it, so it must be set when a proxy rewrites the host or scheme.
+    public_base_url: str | None = None
+    # How many proxies in front of the app set X-Forwarded-* (0: trust none).
+    proxy_hops: int = 0
+    ivr_api_keys: Annotated[list[str], NoDecode] = []
+    # The flow a survey runs when the request names none.
+    default_flow: str = "post-call-csat"
+    callflows_dir: Path = PROJECT_ROOT / "callflows"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    instance_dir: Path = PROJECT_ROOT / "instance"
+
+    @field_validator("ivr_api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg 3 named.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("proxy_hops")
+    @classmethod
+    def _non_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be zero or more")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.ivr_env is Environment.production:
+            missing = []
+            if self.twilio_auth_token in ("", DEV_AUTH_TOKEN):
+                missing.append("TWILIO_AUTH_TOKEN")
+            if self.secret_key in ("", DEV_SECRET_KEY) or len(self.secret_key) < 16:
+                missing.append("SECRET_KEY (16 characters or more)")
+            if not self.database_url:
+                missing.append("DATABASE_URL")
+            if missing:
+                raise ValueError(
+                    "production needs real values for: " + ", ".join(missing)
+                )
+        return self
+
+    @property
+    def sqlalchemy_database_uri(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_dir / 'ivr.sqlite3'}"
+
+    @property
+    def jobs_inline(self) -> bool:
+        """Without Redis, jobs run in the web process right after the commit."""
+        return not self.redis_url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (plus explicit overrides) or fail with a message naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+            problems.append(f"{field}: {error['msg']}")
+        raise ConfigError("Bad configuration: " + "; ".join(problems)) from None
