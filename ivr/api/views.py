@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
 
 from ivr.api import bp
 from ivr.api.serializers import response_json
-from ivr.extensions import api_auth, db
-from ivr.models import Agent, AgentLeg, Call, SurveyResponse
-from ivr.services import api_keys
+from ivr.extensions import api_auth
+from ivr.services import api_keys, responses
 
 MAX_PAGE = 200
 
@@ -27,28 +24,16 @@ def unauthorized(status: int) -> Response:
     return response
 
 
-def _loaded() -> object:
-    return select(SurveyResponse).options(
-        selectinload(SurveyResponse.answers),
-        selectinload(SurveyResponse.score),
-        selectinload(SurveyResponse.agent),
-        selectinload(SurveyResponse.flow_version),
-        selectinload(SurveyResponse.call).selectinload(Call.legs).selectinload(AgentLeg.agent),
-    )
-
-
 @bp.get("/responses")
 @api_auth.login_required
 def list_responses() -> Response:
-    query = _loaded().join(SurveyResponse.call)  # type: ignore[attr-defined]
-    if call_sid := request.args.get("call_sid"):
-        query = query.where(or_(Call.call_sid == call_sid, SurveyResponse.survey_call_sid == call_sid))
-    if agent := request.args.get("agent"):
-        query = query.join(SurveyResponse.agent).where(Agent.ref == agent)
     limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), MAX_PAGE)
-    if before := request.args.get("before_id", type=int):
-        query = query.where(SurveyResponse.id < before)
-    rows = db.session.scalars(query.order_by(SurveyResponse.id.desc()).limit(limit)).all()
+    rows = responses.find_responses(
+        call_sid=request.args.get("call_sid"),
+        agent_ref=request.args.get("agent"),
+        before_id=request.args.get("before_id", type=int),
+        limit=limit,
+    )
     return jsonify(
         responses=[response_json(row) for row in rows],
         next_before_id=rows[-1].id if len(rows) == limit else None,
@@ -58,7 +43,7 @@ def list_responses() -> Response:
 @bp.get("/responses/<int:response_id>")
 @api_auth.login_required
 def get_response(response_id: int) -> Response | tuple[Response, int]:
-    row = db.session.scalar(_loaded().where(SurveyResponse.id == response_id))  # type: ignore[attr-defined]
+    row = responses.get_response(response_id)
     if row is None:
         return jsonify(error="not_found", message=f"no survey response {response_id}"), 404
     return jsonify(response_json(row))

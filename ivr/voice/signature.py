@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import quote
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +19,16 @@ log = logging.getLogger(__name__)
 
 
 def public_url() -> str:
-    """The URL Twilio requested, as Twilio saw it (the configured public base behind a proxy)."""
-    base = current_app.extensions["ivr.settings"].public_base_url
-    if not base:
-        return request.url
-    query = request.query_string.decode()
-    return base + request.path + (f"?{query}" if query else "")
+    """The URL Twilio requested, byte for byte as Twilio signed it.
+
+    The query string is taken raw: request.url would decode "%3A" in `agent=sip%3A...` and the
+    signature would no longer match. Behind a proxy, PUBLIC_BASE_URL (or ProxyFix) gives the
+    scheme and host Twilio used.
+    """
+    base = current_app.extensions["ivr.settings"].public_base_url or request.host_url.rstrip("/")
+    path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
+    query = request.query_string.decode("latin-1")
+    return base + path + (f"?{query}" if query else "")
 
 
 def twilio_webhook(view: Callable[..., Any]) -> Callable[..., Any]:

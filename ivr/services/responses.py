@@ -1,0 +1,42 @@
+"""Read side: survey responses with everything a reader needs loaded up front."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
+
+from ivr.extensions import db
+from ivr.models import Agent, AgentLeg, Call, SurveyResponse
+
+
+def _with_details() -> Select[tuple[SurveyResponse]]:
+    return select(SurveyResponse).options(
+        selectinload(SurveyResponse.answers),
+        selectinload(SurveyResponse.score),
+        selectinload(SurveyResponse.agent),
+        selectinload(SurveyResponse.flow_version),
+        selectinload(SurveyResponse.call).selectinload(Call.legs).selectinload(AgentLeg.agent),
+    )
+
+
+def get_response(response_id: int) -> SurveyResponse | None:
+    return db.session.scalar(_with_details().where(SurveyResponse.id == response_id))
+
+
+def find_responses(
+    call_sid: str | None = None,
+    agent_ref: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[SurveyResponse]:
+    """Newest first; `before_id` pages back through older ones."""
+    query = _with_details()
+    if call_sid:
+        query = query.join(SurveyResponse.call).where(
+            or_(Call.call_sid == call_sid, SurveyResponse.survey_call_sid == call_sid)
+        )
+    if agent_ref:
+        query = query.join(SurveyResponse.agent).where(Agent.ref == agent_ref)
+    if before_id:
+        query = query.where(SurveyResponse.id < before_id)
+    return list(db.session.scalars(query.order_by(SurveyResponse.id.desc()).limit(limit)))
