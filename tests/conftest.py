@@ -53,16 +53,16 @@ def _port_open(url: str, default_port: int) -> bool:
 
 
 def make_settings(database_url: str | None, tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(
-        ivr_env="test",  # type: ignore[arg-type]
-        database_url=database_url,
-        redis_url=None,
-        twilio_auth_token=AUTH_TOKEN,
-        secret_key="test-secret-key-0123456789",
-        instance_dir=tmp_path,
-        ivr_api_keys=["test-api-key"],
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "ivr_env": "test",
+        "database_url": database_url,
+        "redis_url": None,
+        "twilio_auth_token": AUTH_TOKEN,
+        "secret_key": "test-secret-key-0123456789",
+        "instance_dir": tmp_path,
+        "ivr_api_keys": ["test-api-key"],
+    }
+    return Settings(**{**values, **overrides})
 
 
 def _ensure_postgres_database(url: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ivr.extensions import db
@@ -20,7 +21,7 @@ DEMO_AGENTS = [
 ]
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def flows() -> None:
     """Call flows in callflows/."""
 
@@ -45,7 +46,7 @@ def flows_check() -> None:
         )
 
 
-@click.group("api-keys")
+@click.group("api-keys", cls=AppGroup)
 def api_keys() -> None:
     """API keys for integrators."""
 
@@ -59,7 +60,7 @@ def api_keys_create(name: str) -> None:
     click.echo(key)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def demo() -> None:
     """Demo data for a laptop."""
 

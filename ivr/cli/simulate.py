@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from ivr.simulator import HANG_UP, SILENCE, SimulatedCall, http_transport
 
@@ -26,6 +27,7 @@ def _interactive() -> Iterator[str]:
 
 
 @click.command()
+@with_appcontext
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The server's base URL.")
 @click.option("--agent", default="alice", show_default=True, help="The agent's external reference.")
 @click.option("--queue", default="support", show_default=True)

@@ -6,6 +6,7 @@ import os
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from rq import Worker
 
 from ivr.extensions import db
@@ -14,6 +15,7 @@ from ivr.jobs.scoring import sweep_unscored
 
 
 @click.command()
+@with_appcontext
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (retries, deadlines).")
@@ -22,14 +24,15 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool) -> None:
     if current_app.extensions["ivr.settings"].jobs_inline:
         raise click.ClickException("REDIS_URL is not set: jobs run inside the web process, no worker needed.")
     # Each job runs in a forked child: it must not reuse the parent's database connections.
-    os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     connection = job_queue().redis
     names = list(queues) or list(QUEUES)
     click.echo(f"worker listening on {', '.join(names)}")
     Worker(names, connection=connection).work(burst=burst, with_scheduler=with_scheduler)
 
 
-@click.group("jobs")
+@click.group("jobs", cls=AppGroup)
 def jobs_group() -> None:
     """Background jobs."""
 

@@ -92,7 +92,7 @@ class _Parser:
     def take(self, text: str | None = None) -> tuple[str, str]:
         token = self.peek()
         if token is None:
-            raise ConditionError(f"expression ends early, expected {text or 'more'}")
+            raise ConditionError(f"expression ends early, expected {repr(text) if text else 'more'}")
         if text is not None and token[1] != text:
             raise ConditionError(f"expected {text!r} but found {token[1]!r}")
         self.index += 1

@@ -1,0 +1,76 @@
+"""The JSON read API behind bearer keys."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import Twilio
+
+START = "/voice/survey?agent=alice&queue=billing&lang=en"
+
+
+def get(client: FlaskClient, path: str, key: str | None = "test-api-key"):  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.get(path, headers=headers)
+
+
+def test_without_a_key_or_with_a_wrong_key_is_401(client: FlaskClient) -> None:
+    for key in (None, "wrong", "dev-api-key"):  # the dev key only works in development
+        response = get(client, "/api/responses", key)
+        assert response.status_code == 401
+        assert response.json == {"error": "unauthorized", "message": "send 'Authorization: Bearer <API key>'"}
+
+
+def test_response_by_call_sid_has_everything_an_integrator_needs(app: Flask, client: FlaskClient, twilio: Twilio) -> None:
+    call, _ = twilio.play(START + "&call=CA-support", ["1", "3", "2", "9", "1"], call_sid="CA-survey-leg")
+    twilio.play(START, ["5", "!"])  # another call, not returned
+
+    body = get(client, "/api/responses?call_sid=CA-support").json
+    [response] = body["responses"]
+    assert body["next_before_id"] is None
+    assert response["call_sid"] == "CA-support" and response["survey_call_sid"] == "CA-survey-leg"
+    assert (response["agent"], response["agent_chain"], response["queue"]) == ("alice", ["alice"], "billing")
+    assert response["flow"] == {"id": "post-call-csat", "version": 1}
+    assert (response["language"], response["disposition"]) == ("en", "completed")
+    assert [(a["step"], a["raw_input"], a["value"], a["status"]) for a in response["answers"]] == [
+        ("csat", "1", 1, "answered"),
+        ("nps", "3", 3, "answered"),
+        ("resolved", "2", "no", "answered"),
+        ("unresolved_reason", "1", "still_waiting", "answered"),
+    ]
+    assert response["answers"][3]["no_match_count"] == 1  # the 9 before the 1
+    assert response["score"]["extreme_low"] is True and response["score"]["csat"] == 1
+    assert response["started_at"].endswith("+00:00")
+
+    by_survey_leg = get(client, "/api/responses?call_sid=CA-survey-leg").json["responses"]
+    assert [r["id"] for r in by_survey_leg] == [response["id"]]
+    one = get(client, f"/api/responses/{response['id']}")
+    assert one.status_code == 200 and one.json == response
+
+
+def test_missing_response_is_a_json_404(client: FlaskClient) -> None:
+    response = get(client, "/api/responses/424242")
+    assert response.status_code == 404
+    assert response.json["error"] == "not_found"
+
+
+def test_paging_and_agent_filter(client: FlaskClient, twilio: Twilio) -> None:
+    for agent in ("alice", "bob", "alice"):
+        twilio.play(START.replace("alice", agent), ["4", "!"])
+    page = get(client, "/api/responses?limit=2").json
+    assert len(page["responses"]) == 2 and page["next_before_id"] is not None
+    rest = get(client, f"/api/responses?limit=2&before_id={page['next_before_id']}").json
+    assert len(rest["responses"]) == 1 and rest["next_before_id"] is None
+    ids = [r["id"] for r in page["responses"] + rest["responses"]]
+    assert ids == sorted(ids, reverse=True)
+    assert {r["agent"] for r in get(client, "/api/responses?agent=bob").json["responses"]} == {"bob"}
+
+
+def test_a_key_created_on_the_command_line_works(app: Flask, client: FlaskClient) -> None:
+    result = app.test_cli_runner().invoke(args=["api-keys", "create", "crm"])
+    assert result.exit_code == 0
+    key = result.output.strip().splitlines()[-1]
+    assert key.startswith("ivr_") and len(key) > 30
+    assert get(client, "/api/responses", key).status_code == 200
+    assert get(client, "/api/responses", key + "x").status_code == 401

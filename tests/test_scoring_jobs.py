@@ -1,0 +1,109 @@
+"""Scoring jobs on real Redis, run by a real RQ worker against the test database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import func, select, update
+
+from ivr.extensions import db
+from ivr.jobs import SCORING_QUEUE
+from ivr.jobs.scoring import score_response, sweep_unscored
+from ivr.models import Score, SurveyResponse, utcnow
+from tests.conftest import Twilio
+from tests.test_fallback import closed_port
+
+START = "/voice/survey?agent=alice&queue=billing&lang=en"
+
+
+def scores(app: Flask) -> list[Score]:
+    with app.app_context():
+        return list(db.session.scalars(select(Score).order_by(Score.response_id)))
+
+
+def run_worker(app: Flask, redis_url: str) -> None:
+    connection = Redis.from_url(redis_url)
+    with app.app_context():
+        SimpleWorker([Queue(SCORING_QUEUE, connection=connection)], connection=connection).work(burst=True)
+    connection.close()
+
+
+def test_final_response_is_enqueued_on_redis_and_scored_by_a_worker(
+    app_factory: Callable[..., Flask], redis_url: str, backend: str
+) -> None:
+    app = app_factory(redis_url=redis_url)
+    twilio = Twilio(app, app.test_client())
+    call, _ = twilio.play(START, ["1", "0", "!"])
+
+    queue = Queue(SCORING_QUEUE, connection=Redis.from_url(redis_url))
+    assert queue.count == 1
+    [job] = queue.jobs
+    assert job.func_name == "ivr.jobs.scoring.score_response"
+    assert scores(app) == []  # nothing scored until a worker runs
+
+    run_worker(app, redis_url)
+
+    assert queue.count == 0
+    [score] = scores(app)
+    assert (score.csat, score.nps, score.nps_category, score.extreme_low) == (1, 0, "detractor", True)
+    assert job.get_status(refresh=True) == "finished"
+
+
+def test_the_same_job_twice_leaves_one_score(app: Flask, twilio: Twilio) -> None:
+    twilio.play(START, ["5", "9", "1"])
+    [first] = scores(app)
+    with app.app_context():
+        response_id = db.session.scalar(select(SurveyResponse.id))
+        assert score_response(response_id) == first.id
+        assert score_response(response_id) == first.id
+        assert db.session.scalar(select(func.count()).select_from(Score)) == 1
+        assert score_response(999_999) is None  # a response that is gone ends quietly
+
+
+def test_job_for_a_response_still_in_progress_does_nothing(app: Flask, twilio: Twilio) -> None:
+    twilio.post(START, {"CallSid": "CA-open"})
+    with app.app_context():
+        response_id = db.session.scalar(select(SurveyResponse.id))
+        assert score_response(response_id) is None
+    assert scores(app) == []
+
+
+def test_redis_down_loses_nothing_and_the_sweeper_catches_up(
+    app_factory: Callable[..., Flask], redis_url: str
+) -> None:
+    down = app_factory(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    twilio = Twilio(down, down.test_client())
+    _, transcript = twilio.play(START, ["2", "5", "2", "1"])
+    assert transcript.errors == [] and transcript.heard[-1] == "Thank you for your feedback. Goodbye."
+    assert scores(down) == []
+
+    with down.app_context():
+        assert sweep_unscored(min_age_seconds=60) == []  # too recent: the job may still be on its way
+        db.session.execute(update(SurveyResponse).values(ended_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+
+    up = app_factory(redis_url=redis_url)
+    with up.app_context():
+        swept = sweep_unscored(min_age_seconds=60)
+    assert len(swept) == 1
+    run_worker(up, redis_url)
+    [score] = scores(up)
+    assert score.csat == 2 and score.resolved is False
+    with up.app_context():
+        assert sweep_unscored(min_age_seconds=0) == []
+
+
+@pytest.mark.slow
+def test_worker_command_runs_jobs_in_the_app_context(app_factory: Callable[..., Flask], redis_url: str) -> None:
+    app = app_factory(redis_url=redis_url)
+    Twilio(app, app.test_client()).play(START, ["3", "!"])
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert "worker listening on scoring" in result.output
+    [score] = scores(app)
+    assert score.csat == 3

@@ -1,0 +1,54 @@
+"""`flask simulate` against a live HTTP server, as the README's quick start runs it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from ivr.services import responses
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["simulate", "--url", live_server, "--agent", "bob", "--lang", "es", "--keys", "6 2 10 1", "--call-sid", "CA-cli"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  caller hears: Disculpe, esa tecla no es una de las opciones." in lines
+    assert lines[-3] == "  caller hears: Gracias por su opinión. Adiós."
+    assert "call ended; 6 webhooks sent." in lines
+    with app.app_context():
+        [response] = responses.find_responses(call_sid="CA-cli")
+        assert response.agent is not None and response.agent.ref == "bob"
+        assert {a.step_key: a.value for a in response.answers} == {"csat": "2", "nps": "10", "resolved": "yes"}
+        assert response.score is not None and response.score.csat == 2
+
+
+def test_simulate_interactively_with_a_hang_up(app: Flask, live_server: str) -> None:
+    result = app.test_cli_runner().invoke(args=["simulate", "--url", live_server, "--call-sid", "CA-typed"], input="\n4\nh\n")
+    assert result.exit_code == 0, result.output
+    assert "caller hung up; 4 webhooks sent." in result.output
+    with app.app_context():
+        [response] = responses.find_responses(call_sid="CA-typed")
+        assert response.disposition.value == "partial"
+        assert [(a.step_key, a.value, a.no_input_count) for a in response.answers] == [("csat", "4", 1)]
+
+
+def test_simulate_says_clearly_when_the_server_is_not_running(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["simulate", "--url", "http://127.0.0.1:9", "--keys", "5"])
+    assert result.exit_code == 1
+    assert "Cannot reach http://127.0.0.1:9" in result.output and "make run" in result.output
