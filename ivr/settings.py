@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,9 +91,7 @@ class Settings(BaseSettings):
             if not self.database_url:
                 missing.append("DATABASE_URL")
             if missing:
-                raise ValueError(
-                    "production needs real values for: " + ", ".join(missing)
-                )
+                raise ValueError("production needs real values for: " + ", ".join(missing))
         return self
 
     @property

@@ -100,7 +100,7 @@ class SimulatedCall:
 
     def run(self, start_url: str, actions: Iterator[str]) -> CallTranscript:
         """Play the call from start_url, taking the caller's actions in order; then hang up."""
-        exchange = self.post(start_url)
+        exchange: Exchange | None = self.post(start_url)
         while exchange is not None:
             exchange = self._play(exchange, actions)
         self.post(

@@ -32,7 +32,9 @@ POSTGRES_URL = os.environ.get(
     "IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/ivr_test"
 )
 REDIS_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-BACKENDS = [b.strip() for b in os.environ.get("IVR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+BACKENDS = [
+    b.strip() for b in os.environ.get("IVR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()
+]
 AUTH_TOKEN = "test-auth-token"
 BASE_URL = "http://localhost"
 
@@ -46,7 +48,9 @@ def unavailable(what: str) -> None:
 def _port_open(url: str, default_port: int) -> bool:
     parsed = urllib.parse.urlparse(url.replace("+psycopg", ""))
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -127,7 +131,9 @@ def backend(request: pytest.FixtureRequest, database_urls: dict[str, str]) -> st
 
 
 @pytest.fixture
-def app_factory(backend: str, database_urls: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+def app_factory(
+    backend: str, database_urls: dict[str, str], tmp_path: Path
+) -> Iterator[Callable[..., Flask]]:
     """Build apps on this test's backend; every row they wrote is removed afterwards."""
     made: list[Flask] = []
 
@@ -181,9 +187,15 @@ class Twilio:
         call = self.call(**kwargs)
         return call, call.run(start, iter(keys))
 
-    def post(self, path: str, form: dict[str, str], signature: str | None = None) -> tuple[int, ET.Element | None]:
+    def post(
+        self, path: str, form: dict[str, str], signature: str | None = None
+    ) -> tuple[int, ET.Element | None]:
         url = BASE_URL + path
-        headers = {"X-Twilio-Signature": signature if signature is not None else self.validator.compute_signature(url, form)}
+        headers = {
+            "X-Twilio-Signature": signature
+            if signature is not None
+            else self.validator.compute_signature(url, form)
+        }
         response = self.client.post(path, data=form, headers=headers)
         body = response.get_data(as_text=True)
         return response.status_code, ET.fromstring(body) if body.startswith("<?xml") else None

@@ -22,8 +22,10 @@ def test_without_a_key_or_with_a_wrong_key_is_401(client: FlaskClient) -> None:
         assert response.json == {"error": "unauthorized", "message": "send 'Authorization: Bearer <API key>'"}
 
 
-def test_response_by_call_sid_has_everything_an_integrator_needs(app: Flask, client: FlaskClient, twilio: Twilio) -> None:
-    call, _ = twilio.play(START + "&call=CA-support", ["1", "3", "2", "9", "1"], call_sid="CA-survey-leg")
+def test_response_by_call_sid_has_everything_an_integrator_needs(
+    app: Flask, client: FlaskClient, twilio: Twilio
+) -> None:
+    _call, _ = twilio.play(START + "&call=CA-support", ["1", "3", "2", "9", "1"], call_sid="CA-survey-leg")
     twilio.play(START, ["5", "!"])  # another call, not returned
 
     body = get(client, "/api/responses?call_sid=CA-support").json

@@ -22,7 +22,7 @@ from ivr.flows.conditions import Condition, ConditionError
         ("resolved == no", {"resolved": "no"}, True),
         ("resolved != no", {"resolved": None}, True),
         ("reason == 'billing'", {"reason": "billing"}, True),
-        ("reason == \"billing\" and (csat < 3 or nps < 7)", {"reason": "billing", "csat": 4, "nps": 6}, True),
+        ('reason == "billing" and (csat < 3 or nps < 7)', {"reason": "billing", "csat": 4, "nps": 6}, True),
         ("csat", {"csat": 3}, True),
         ("csat", {"csat": None}, False),
         ("csat == null", {}, True),

@@ -24,7 +24,10 @@ def test_fallback_and_survey_answer_an_apology_with_the_database_down(tmp_path: 
     client = app.test_client()
     validator = RequestValidator(AUTH_TOKEN)
     for path, form in [
-        ("/voice/fallback?lang=es", {"CallSid": "CA1", "ErrorCode": "11200", "ErrorUrl": "https://x/voice/survey"}),
+        (
+            "/voice/fallback?lang=es",
+            {"CallSid": "CA1", "ErrorCode": "11200", "ErrorUrl": "https://x/voice/survey"},
+        ),
         ("/voice/survey?agent=a", {"CallSid": "CA1"}),
     ]:
         signature = validator.compute_signature("http://localhost" + path, form)
@@ -38,6 +41,10 @@ def test_fallback_and_survey_answer_an_apology_with_the_database_down(tmp_path: 
     fallback = client.post(
         "/voice/fallback?lang=es",
         data={"CallSid": "CA1"},
-        headers={"X-Twilio-Signature": validator.compute_signature("http://localhost/voice/fallback?lang=es", {"CallSid": "CA1"})},
+        headers={
+            "X-Twilio-Signature": validator.compute_signature(
+                "http://localhost/voice/fallback?lang=es", {"CallSid": "CA1"}
+            )
+        },
     )
     assert "Lo sentimos" in fallback.get_data(as_text=True)

@@ -27,7 +27,9 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
     return flows, tmp_path / "prompts"
 
 
-def problems_for(folders: tuple[Path, Path], flow: dict | str, name: str = "post-call-csat.yaml") -> list[FlowProblem]:  # type: ignore[type-arg]
+def problems_for(
+    folders: tuple[Path, Path], flow: dict | str, name: str = "post-call-csat.yaml"
+) -> list[FlowProblem]:  # type: ignore[type-arg]
     flows, prompts = folders
     text = flow if isinstance(flow, str) else yaml.safe_dump(flow, sort_keys=False)
     (flows / name).write_text(text)
@@ -45,7 +47,13 @@ def test_the_sample_flow_loads(folders: tuple[Path, Path]) -> None:
     shutil.copy(ROOT / "callflows" / "post-call-csat.yaml", flows)
     catalog = load_catalog(flows, prompts)
     assert list(catalog) == ["post-call-csat"]
-    assert [s.key for s in catalog["post-call-csat"].flow.steps] == ["intro", "csat", "nps", "resolved", "unresolved_reason"]
+    assert [s.key for s in catalog["post-call-csat"].flow.steps] == [
+        "intro",
+        "csat",
+        "nps",
+        "resolved",
+        "unresolved_reason",
+    ]
 
 
 def test_invalid_yaml_names_the_file(folders: tuple[Path, Path]) -> None:
@@ -66,7 +74,9 @@ def test_out_of_keypad_range_names_the_field(folders: tuple[Path, Path]) -> None
     flow = base_flow()
     step(flow, "nps")["max"] = 100
     problems = problems_for(folders, flow)
-    assert any((p.step, p.field) == ("nps", "max") and "less than or equal to 99" in p.message for p in problems)
+    assert any(
+        (p.step, p.field) == ("nps", "max") and "less than or equal to 99" in p.message for p in problems
+    )
 
 
 def test_unknown_step_kind(folders: tuple[Path, Path]) -> None:
@@ -123,7 +133,9 @@ def test_duplicate_step_key(folders: tuple[Path, Path]) -> None:
     flow = base_flow()
     step(flow, "nps")["key"] = "csat"
     problems = problems_for(folders, flow)
-    assert any((p.step, p.field, p.message) == ("csat", "key", "the same step key is used twice") for p in problems)
+    assert any(
+        (p.step, p.field, p.message) == ("csat", "key", "the same step key is used twice") for p in problems
+    )
 
 
 def test_condition_on_a_later_step(folders: tuple[Path, Path]) -> None:
@@ -190,7 +202,10 @@ def test_every_problem_in_every_file_is_reported_at_once(folders: tuple[Path, Pa
     flow = base_flow()
     step(flow, "nps")["when"] = "resolved == no"
     problems = problems_for(folders, flow)
-    assert {(p.file, p.step) for p in problems} == {("callflows/second.yaml", "csat"), ("callflows/post-call-csat.yaml", "nps")}
+    assert {(p.file, p.step) for p in problems} == {
+        ("callflows/second.yaml", "csat"),
+        ("callflows/post-call-csat.yaml", "nps"),
+    }
 
 
 def test_the_app_refuses_to_start_with_a_broken_flow(folders: tuple[Path, Path], tmp_path: Path) -> None:
@@ -202,7 +217,9 @@ def test_the_app_refuses_to_start_with_a_broken_flow(folders: tuple[Path, Path],
         create_app(make_settings(None, tmp_path, callflows_dir=flows, prompts_dir=prompts))
 
 
-def test_flows_check_command_lists_problems_and_exits_non_zero(folders: tuple[Path, Path], tmp_path: Path) -> None:
+def test_flows_check_command_lists_problems_and_exits_non_zero(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
     flows, prompts = folders
     shutil.copy(ROOT / "callflows" / "post-call-csat.yaml", flows)
     app = create_app(make_settings(None, tmp_path, callflows_dir=flows, prompts_dir=prompts))
@@ -216,11 +233,17 @@ def test_flows_check_command_lists_problems_and_exits_non_zero(folders: tuple[Pa
     (flows / "post-call-csat.yaml").write_text(yaml.safe_dump(flow))
     broken = runner.invoke(args=["flows", "check"])
     assert broken.exit_code == 1
-    assert "callflows/post-call-csat.yaml: step 'nps': field 'prompt': unknown prompt key 'missing.key'" in broken.output
+    assert (
+        "callflows/post-call-csat.yaml: step 'nps': field 'prompt': unknown prompt key 'missing.key'"
+        in broken.output
+    )
 
 
 def test_duplicate_prompt_key_across_files(folders: tuple[Path, Path]) -> None:
     _, prompts = folders
     (prompts / "en" / "extra.yaml").write_text('goodbye: "Bye!"\n')
     problems = problems_for(folders, base_flow())
-    assert any(p.file == "prompts/en/extra.yaml" and p.field == "goodbye" and "defined twice" in p.message for p in problems)
+    assert any(
+        p.file == "prompts/en/extra.yaml" and p.field == "goodbye" and "defined twice" in p.message
+        for p in problems
+    )

@@ -38,7 +38,7 @@ def test_final_response_is_enqueued_on_redis_and_scored_by_a_worker(
 ) -> None:
     app = app_factory(redis_url=redis_url)
     twilio = Twilio(app, app.test_client())
-    call, _ = twilio.play(START, ["1", "0", "!"])
+    _call, _ = twilio.play(START, ["1", "0", "!"])
 
     queue = Queue(SCORING_QUEUE, connection=Redis.from_url(redis_url))
     assert queue.count == 1
@@ -99,7 +99,9 @@ def test_redis_down_loses_nothing_and_the_sweeper_catches_up(
 
 
 @pytest.mark.slow
-def test_worker_command_runs_jobs_in_the_app_context(app_factory: Callable[..., Flask], redis_url: str) -> None:
+def test_worker_command_runs_jobs_in_the_app_context(
+    app_factory: Callable[..., Flask], redis_url: str
+) -> None:
     app = app_factory(redis_url=redis_url)
     Twilio(app, app.test_client()).play(START, ["3", "!"])
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])

@@ -9,13 +9,24 @@ from ivr.settings import DEV_AUTH_TOKEN, ConfigError, load_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("IVR_ENV", "DATABASE_URL", "REDIS_URL", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "PUBLIC_BASE_URL", "PROXY_HOPS", "IVR_API_KEYS"):
+    for name in (
+        "IVR_ENV",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "TWILIO_AUTH_TOKEN",
+        "SECRET_KEY",
+        "PUBLIC_BASE_URL",
+        "PROXY_HOPS",
+        "IVR_API_KEYS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
 def test_embedded_defaults_need_nothing() -> None:
     settings = load_settings()
-    assert settings.sqlalchemy_database_uri.startswith("sqlite:///") and settings.sqlalchemy_database_uri.endswith("instance/ivr.sqlite3")
+    assert settings.sqlalchemy_database_uri.startswith(
+        "sqlite:///"
+    ) and settings.sqlalchemy_database_uri.endswith("instance/ivr.sqlite3")
     assert settings.jobs_inline is True
     assert settings.twilio_auth_token == DEV_AUTH_TOKEN
 
@@ -42,7 +53,9 @@ def test_environment_values_are_read_and_typed(monkeypatch: pytest.MonkeyPatch) 
         ("IVR_ENV", "staging", "IVR_ENV: Input should be 'development', 'test' or 'production'"),
     ],
 )
-def test_a_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+def test_a_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         load_settings()

@@ -24,7 +24,19 @@ def live_server(app: Flask) -> Iterator[str]:
 
 def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -> None:
     result = app.test_cli_runner().invoke(
-        args=["simulate", "--url", live_server, "--agent", "bob", "--lang", "es", "--keys", "6 2 10 1", "--call-sid", "CA-cli"]
+        args=[
+            "simulate",
+            "--url",
+            live_server,
+            "--agent",
+            "bob",
+            "--lang",
+            "es",
+            "--keys",
+            "6 2 10 1",
+            "--call-sid",
+            "CA-cli",
+        ]
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -34,12 +46,18 @@ def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -
     with app.app_context():
         [response] = responses.find_responses(call_sid="CA-cli")
         assert response.agent is not None and response.agent.ref == "bob"
-        assert {a.step_key: a.value for a in response.answers} == {"csat": "2", "nps": "10", "resolved": "yes"}
+        assert {a.step_key: a.value for a in response.answers} == {
+            "csat": "2",
+            "nps": "10",
+            "resolved": "yes",
+        }
         assert response.score is not None and response.score.csat == 2
 
 
 def test_simulate_interactively_with_a_hang_up(app: Flask, live_server: str) -> None:
-    result = app.test_cli_runner().invoke(args=["simulate", "--url", live_server, "--call-sid", "CA-typed"], input="\n4\nh\n")
+    result = app.test_cli_runner().invoke(
+        args=["simulate", "--url", live_server, "--call-sid", "CA-typed"], input="\n4\nh\n"
+    )
     assert result.exit_code == 0, result.output
     assert "caller hung up; 4 webhooks sent." in result.output
     with app.app_context():

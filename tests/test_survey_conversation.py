@@ -8,7 +8,17 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ivr.extensions import db
-from ivr.models import Agent, AgentLeg, Answer, AnswerStatus, Call, Disposition, FlowVersion, Score, SurveyResponse
+from ivr.models import (
+    Agent,
+    AgentLeg,
+    Answer,
+    AnswerStatus,
+    Call,
+    Disposition,
+    FlowVersion,
+    Score,
+    SurveyResponse,
+)
 from ivr.services import responses
 from tests.conftest import Twilio, says
 
@@ -54,7 +64,13 @@ def test_full_survey_with_valid_keys_is_completed_scored_and_linked(app: Flask, 
     assert "unresolved_reason" not in answers
     score = response.score
     assert score is not None
-    assert (score.csat, score.nps, score.nps_category, score.resolved, score.extreme_low) == (4, 9, "promoter", True, False)
+    assert (score.csat, score.nps, score.nps_category, score.resolved, score.extreme_low) == (
+        4,
+        9,
+        "promoter",
+        True,
+        False,
+    )
 
 
 def test_spanish_caller_hears_spanish_and_the_follow_up_when_not_resolved(app: Flask, twilio: Twilio) -> None:
@@ -100,7 +116,12 @@ def test_wrong_key_reprompts_then_skips_past_the_limit(app: Flask, twilio: Twili
 
     response = only_response(app)
     csat = answers_by_step(response)["csat"]
-    assert (csat.status, csat.raw_input, csat.value, csat.no_match_count) == (AnswerStatus.skipped, "0", None, 3)
+    assert (csat.status, csat.raw_input, csat.value, csat.no_match_count) == (
+        AnswerStatus.skipped,
+        "0",
+        None,
+        3,
+    )
     assert response.current_step == "nps"
 
 
@@ -125,7 +146,7 @@ def test_silence_then_an_answer_keeps_the_retry_count(app: Flask, twilio: Twilio
 
 
 def test_nps_ten_takes_two_keys(app: Flask, twilio: Twilio) -> None:
-    status, first = twilio.post(START, {"CallSid": "CA-nps"})
+    _status, first = twilio.post(START, {"CallSid": "CA-nps"})
     _, nps_question = twilio.post(first.find("Gather").get("action"), {"CallSid": "CA-nps", "Digits": "5"})  # type: ignore[union-attr]
     gather = nps_question.find("Gather")  # type: ignore[union-attr]
     assert gather is not None
@@ -134,7 +155,9 @@ def test_nps_ten_takes_two_keys(app: Flask, twilio: Twilio) -> None:
     # Two keys beyond the range are a wrong key, not a 1.
     _, reprompt = twilio.post(gather.get("action", ""), {"CallSid": "CA-nps", "Digits": "11"})
     assert says(reprompt)[0] == "Sorry, that key isn't one of the choices."  # type: ignore[arg-type]
-    _, next_question = twilio.post(reprompt.find("Gather").get("action"), {"CallSid": "CA-nps", "Digits": "10"})  # type: ignore[union-attr]
+    _, next_question = twilio.post(
+        reprompt.find("Gather").get("action"), {"CallSid": "CA-nps", "Digits": "10"}
+    )  # type: ignore[union-attr]
     assert "resolved" in next_question.find("Gather").get("action")  # type: ignore[union-attr]
 
     nps = answers_by_step(only_response(app))["nps"]
@@ -147,7 +170,7 @@ def test_single_digit_nps_ended_by_pound(app: Flask, twilio: Twilio) -> None:
 
 
 def test_hang_up_after_the_first_answer_is_partial_and_scored(app: Flask, twilio: Twilio) -> None:
-    call, transcript = twilio.play(START, ["1", "!"])
+    _call, transcript = twilio.play(START, ["1", "!"])
     assert transcript.hung_up_by_caller
     assert transcript.exchanges[-1].url.endswith("/voice/status")
     assert transcript.exchanges[-1].status == 204
@@ -193,7 +216,9 @@ def test_duplicate_delivery_stores_one_answer_and_moves_one_step(app: Flask, twi
 def test_duplicate_status_callback_scores_once(app: Flask, twilio: Twilio) -> None:
     twilio.post(START, {"CallSid": "CA-status"})
     for _ in range(2):
-        status, _ = twilio.post("/voice/status", {"CallSid": "CA-status", "CallStatus": "completed", "CallDuration": "31"})
+        status, _ = twilio.post(
+            "/voice/status", {"CallSid": "CA-status", "CallStatus": "completed", "CallDuration": "31"}
+        )
         assert status == 204
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Score)) == 1
@@ -236,7 +261,9 @@ def test_unknown_flow_gets_an_apology_and_no_rows(app: Flask, twilio: Twilio) ->
 
 
 def test_a_changed_flow_file_makes_a_new_version_and_running_surveys_keep_theirs(
-    app_factory, tmp_path, twilio: Twilio  # type: ignore[no-untyped-def]
+    app_factory,
+    tmp_path,
+    twilio: Twilio,  # type: ignore[no-untyped-def]
 ) -> None:
     import shutil
 
@@ -250,7 +277,9 @@ def test_a_changed_flow_file_makes_a_new_version_and_running_surveys_keep_theirs
     action = opened.find("Gather").get("action")  # type: ignore[union-attr]
 
     path = flows / "post-call-csat.yaml"
-    path.write_text(path.read_text().replace("title: Post-call satisfaction", "title: Post-call satisfaction v2"))
+    path.write_text(
+        path.read_text().replace("title: Post-call satisfaction", "title: Post-call satisfaction v2")
+    )
     second_app = app_factory(callflows_dir=flows)
     second = TwilioClient(second_app, second_app.test_client())
     second.play(START, ["5", "!"], call_sid="CA-v2")
@@ -263,5 +292,11 @@ def test_a_changed_flow_file_makes_a_new_version_and_running_surveys_keep_theirs
             r.survey_call_sid: r.flow_version.version for r in db.session.scalars(select(SurveyResponse))
         }
         assert versions == {"CA-v1": 1, "CA-v2": 2}
-        titles = [v.definition["flow"]["title"] for v in db.session.scalars(select(FlowVersion).order_by(FlowVersion.version))]
-        assert titles == ["Post-call satisfaction (CSAT, NPS, resolution)", "Post-call satisfaction v2 (CSAT, NPS, resolution)"]
+        titles = [
+            v.definition["flow"]["title"]
+            for v in db.session.scalars(select(FlowVersion).order_by(FlowVersion.version))
+        ]
+        assert titles == [
+            "Post-call satisfaction (CSAT, NPS, resolution)",
+            "Post-call satisfaction v2 (CSAT, NPS, resolution)",
+        ]

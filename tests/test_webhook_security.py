@@ -20,7 +20,8 @@ VOICE_ROUTES = ["/voice/survey?agent=a", "/voice/survey/1/csat?ni=0&nm=0", "/voi
 def row_counts(app: Flask) -> tuple[int, int, int]:
     with app.app_context():
         return tuple(  # type: ignore[return-value]
-            db.session.scalar(select(func.count()).select_from(model)) for model in (Agent, Call, SurveyResponse)
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (Agent, Call, SurveyResponse)
         )
 
 
@@ -58,7 +59,9 @@ def test_forged_answer_does_not_change_a_running_survey(app: Flask, twilio: Twil
     action = opened.find("Gather").get("action")  # type: ignore[union-attr]
     status, _ = twilio.post(action, {"CallSid": "CA-live", "Digits": "1"}, signature="AAAA")
     assert status == 403
-    status, _ = twilio.post("/voice/status", {"CallSid": "CA-live", "CallStatus": "completed"}, signature="AAAA")
+    status, _ = twilio.post(
+        "/voice/status", {"CallSid": "CA-live", "CallStatus": "completed"}, signature="AAAA"
+    )
     assert status == 403
     with app.app_context():
         response = db.session.scalar(select(SurveyResponse))
@@ -69,18 +72,32 @@ def test_behind_a_proxy_the_public_base_url_is_what_is_signed(app_factory: Calla
     app = app_factory(public_base_url="https://survey.example.com/")
     client = app.test_client()
     form = {"CallSid": "CA-proxied"}
-    public = RequestValidator(AUTH_TOKEN).compute_signature("https://survey.example.com/voice/survey?agent=a", form)
+    public = RequestValidator(AUTH_TOKEN).compute_signature(
+        "https://survey.example.com/voice/survey?agent=a", form
+    )
     internal = RequestValidator(AUTH_TOKEN).compute_signature("http://localhost/voice/survey?agent=a", form)
-    assert client.post("/voice/survey?agent=a", data=form, headers={"X-Twilio-Signature": internal}).status_code == 403
-    assert client.post("/voice/survey?agent=a", data=form, headers={"X-Twilio-Signature": public}).status_code == 200
+    assert (
+        client.post("/voice/survey?agent=a", data=form, headers={"X-Twilio-Signature": internal}).status_code
+        == 403
+    )
+    assert (
+        client.post("/voice/survey?agent=a", data=form, headers={"X-Twilio-Signature": public}).status_code
+        == 200
+    )
 
 
 def test_proxy_hops_trust_forwarded_scheme_and_host(app_factory: Callable[..., Flask]) -> None:
     app = app_factory(proxy_hops=1)
     client = app.test_client()
     form = {"CallSid": "CA-fwd"}
-    signature = RequestValidator(AUTH_TOKEN).compute_signature("https://ivr.example.org/voice/survey?agent=a", form)
-    headers = {"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "ivr.example.org"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(
+        "https://ivr.example.org/voice/survey?agent=a", form
+    )
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "ivr.example.org",
+    }
     assert client.post("/voice/survey?agent=a", data=form, headers=headers).status_code == 200
 
 
@@ -88,5 +105,8 @@ def test_sha256_signatures_are_accepted_when_twilio_says_so(app: Flask, client) 
     form = {"CallSid": "CA-sha256"}
     url = "http://localhost/voice/survey?agent=a"
     signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form, "HMAC_SHA256")
-    headers = {"X-Twilio-Signature": signature, "X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_SHA256"}
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_SHA256",
+    }
     assert client.post("/voice/survey?agent=a", data=form, headers=headers).status_code == 200

@@ -40,7 +40,9 @@ def _interactive() -> Iterator[str]:
     help="The caller's answers in order, space separated: digits (10 or 10#), "
     f"'{SILENCE}' for silence, '{HANG_UP}' to hang up. Without it, asks at each question.",
 )
-def simulate(url: str, agent: str, queue: str, flow_id: str | None, lang: str, call_sid: str | None, keys: str | None) -> None:
+def simulate(
+    url: str, agent: str, queue: str, flow_id: str | None, lang: str, call_sid: str | None, keys: str | None
+) -> None:
     """Simulate a caller taking the survey, printing what they would hear."""
     settings = current_app.extensions["ivr.settings"]
     params = {"agent": agent, "queue": queue, "lang": lang}
@@ -68,6 +70,9 @@ def simulate(url: str, agent: str, queue: str, flow_id: str | None, lang: str, c
         click.secho(f"  error: {error}", fg="red", err=True)
     ending = "caller hung up" if transcript.hung_up_by_caller else "call ended"
     click.echo(f"{ending}; {len(transcript.exchanges)} webhooks sent.")
-    click.echo(f"See the answers: curl -H 'Authorization: Bearer <key>' '{url}/api/responses?call_sid={call.call_sid}'")
+    click.echo(
+        "See the answers: curl -H 'Authorization: Bearer <key>' "
+        f"'{url}/api/responses?call_sid={call.call_sid}'"
+    )
     if transcript.errors:
         sys.exit(1)

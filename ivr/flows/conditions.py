@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Union
 
 Value = int | str | None
 
@@ -62,7 +61,7 @@ class Not:
     operand: Node
 
 
-Node = Union[Compare, BoolOp, Not, Name]
+Node = Compare | BoolOp | Not | Name
 
 
 class _Parser:
@@ -75,9 +74,7 @@ class _Parser:
             match = _TOKEN.match(source, pos)
             if not match or match.end() == pos:
                 at = len(source) - len(source[pos:].lstrip())
-                raise ConditionError(
-                    f"unexpected character at position {at + 1}: {source[at : at + 10]!r}"
-                )
+                raise ConditionError(f"unexpected character at position {at + 1}: {source[at : at + 10]!r}")
             kind = match.lastgroup or ""
             text = match.group(kind)
             if kind == "word" and text in _KEYWORDS:

@@ -54,7 +54,9 @@ def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
     except yaml.YAMLError as exc:
         raise FlowError([FlowProblem(name, f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict):
-        raise FlowError([FlowProblem(name, "a flow file must be a mapping with id, title, languages and steps")])
+        raise FlowError(
+            [FlowProblem(name, "a flow file must be a mapping with id, title, languages and steps")]
+        )
     try:
         flow = Flow.model_validate(raw)
     except ValidationError as exc:
@@ -66,7 +68,9 @@ def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
     used_keys = _prompt_keys(flow)
     return CompiledFlow(
         flow=flow,
-        prompts={lang: {key: catalog.texts[lang][key] for key in sorted(used_keys)} for lang in flow.languages},
+        prompts={
+            lang: {key: catalog.texts[lang][key] for key in sorted(used_keys)} for lang in flow.languages
+        },
         voices={lang: catalog.voices[lang] for lang in flow.languages},
     )
 
@@ -103,7 +107,9 @@ def _prompt_keys(flow: Flow) -> set[str]:
 def _check_flow(name: str, path: Path, flow: Flow, catalog: PromptCatalog) -> list[FlowProblem]:
     problems: list[FlowProblem] = []
     if flow.id != path.stem:
-        problems.append(FlowProblem(name, f"id {flow.id!r} must match the file name {path.stem!r}", field="id"))
+        problems.append(
+            FlowProblem(name, f"id {flow.id!r} must match the file name {path.stem!r}", field="id")
+        )
 
     seen: set[str] = set()
     for step in flow.steps:
@@ -113,7 +119,9 @@ def _check_flow(name: str, path: Path, flow: Flow, catalog: PromptCatalog) -> li
 
     for lang in flow.languages:
         if lang not in catalog.voices:
-            problems.append(FlowProblem(name, f"language {lang!r} has no prompts/{lang}/language.yaml", field="languages"))
+            problems.append(
+                FlowProblem(name, f"language {lang!r} has no prompts/{lang}/language.yaml", field="languages")
+            )
     problems.extend(_missing_prompts(name, flow, catalog))
 
     earlier: dict[str, QuestionStep | MessageStep] = {}
@@ -136,11 +144,20 @@ def _missing_prompts(name: str, flow: Flow, catalog: PromptCatalog) -> list[Flow
     for step in flow.steps:
         uses.append((step.key, "prompt", step.prompt))
         if not isinstance(step, MessageStep):
-            uses += [(step.key, f, k) for f, k in (("no_input_prompt", step.no_input_prompt), ("no_match_prompt", step.no_match_prompt)) if k]
+            uses += [
+                (step.key, f, k)
+                for f, k in (
+                    ("no_input_prompt", step.no_input_prompt),
+                    ("no_match_prompt", step.no_match_prompt),
+                )
+                if k
+            ]
     for step_key, field, prompt_key in uses:
         missing = [lang for lang in flow.languages if prompt_key not in catalog.texts.get(lang, {})]
         if len(missing) == len(flow.languages):
-            problems.append(FlowProblem(name, f"unknown prompt key {prompt_key!r}", step=step_key, field=field))
+            problems.append(
+                FlowProblem(name, f"unknown prompt key {prompt_key!r}", step=step_key, field=field)
+            )
         elif missing:
             problems.append(
                 FlowProblem(
@@ -171,17 +188,38 @@ def _check_condition(
     for ref in sorted(condition.names()):
         if ref in earlier:
             if isinstance(earlier[ref], MessageStep):
-                problems.append(FlowProblem(name, f"condition refers to message step {ref!r}, which has no answer", step=step_key, field=field))
+                problems.append(
+                    FlowProblem(
+                        name,
+                        f"condition refers to message step {ref!r}, which has no answer",
+                        step=step_key,
+                        field=field,
+                    )
+                )
         elif ref in all_keys:
-            problems.append(FlowProblem(name, f"condition refers to later step {ref!r}; it can only use earlier answers", step=step_key, field=field))
+            problems.append(
+                FlowProblem(
+                    name,
+                    f"condition refers to later step {ref!r}; it can only use earlier answers",
+                    step=step_key,
+                    field=field,
+                )
+            )
         else:
-            problems.append(FlowProblem(name, f"condition refers to unknown step {ref!r}", step=step_key, field=field))
+            problems.append(
+                FlowProblem(name, f"condition refers to unknown step {ref!r}", step=step_key, field=field)
+            )
     if problems:
         return problems
     if not _can_be_true(condition, earlier):
         what = "the step is unreachable" if step_key else "the rule can never fire"
         problems.append(
-            FlowProblem(name, f"condition {source!r} can never be true with the answers the steps accept: {what}", step=step_key, field=field)
+            FlowProblem(
+                name,
+                f"condition {source!r} can never be true with the answers the steps accept: {what}",
+                step=step_key,
+                field=field,
+            )
         )
     return problems
 
@@ -198,4 +236,6 @@ def _can_be_true(condition: Condition, earlier: dict[str, QuestionStep | Message
         total *= len(domain)
     if total > _MAX_COMBINATIONS:
         return True
-    return any(condition.evaluate(dict(zip(names, combo, strict=True))) for combo in itertools.product(*domains))
+    return any(
+        condition.evaluate(dict(zip(names, combo, strict=True))) for combo in itertools.product(*domains)
+    )

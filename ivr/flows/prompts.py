@@ -55,10 +55,14 @@ def load_prompts(prompts_dir: Path) -> PromptCatalog:
         language_path = lang_dir / LANGUAGE_FILE
         settings = _read_yaml(language_path, prompts_dir, problems) if language_path.exists() else None
         if not language_path.exists():
-            problems.append(FlowProblem(_relative(language_path, prompts_dir), "missing: it sets the locale and voice"))
+            problems.append(
+                FlowProblem(_relative(language_path, prompts_dir), "missing: it sets the locale and voice")
+            )
         elif not isinstance(settings, dict) or not isinstance(settings.get("locale"), str):
             problems.append(
-                FlowProblem(_relative(language_path, prompts_dir), "needs a text 'locale', e.g. en-US", field="locale")
+                FlowProblem(
+                    _relative(language_path, prompts_dir), "needs a text 'locale', e.g. en-US", field="locale"
+                )
             )
         else:
             voice = settings.get("voice")
@@ -80,7 +84,9 @@ def load_prompts(prompts_dir: Path) -> PromptCatalog:
                     continue
                 if (lang, str(key)) in catalog.origins:
                     first = catalog.origins[(lang, str(key))]
-                    problems.append(FlowProblem(name, f"prompt defined twice (also in {first})", field=str(key)))
+                    problems.append(
+                        FlowProblem(name, f"prompt defined twice (also in {first})", field=str(key))
+                    )
                     continue
                 texts[str(key)] = text.strip()
                 catalog.origins[(lang, str(key))] = name

@@ -26,9 +26,7 @@ class JobQueue:
     def __init__(self, redis_url: str | None) -> None:
         # Short socket timeouts: a webhook must answer Twilio within 15 s even if Redis hangs.
         self.redis = (
-            Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2)
-            if redis_url
-            else None
+            Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2) if redis_url else None
         )
 
     def queue(self, name: str) -> Queue:

@@ -1,6 +1,5 @@
 """Agents, known by the external reference the telephony platform uses for them."""
 
-
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 

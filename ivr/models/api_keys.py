@@ -1,6 +1,5 @@
 """API keys for integrators; only a hash is stored, the key is shown once."""
 
-
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 

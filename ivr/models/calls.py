@@ -27,9 +27,7 @@ class Call(Base):
     started_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     ended_at: Mapped[Timestamp | None]
 
-    legs: Mapped[list[AgentLeg]] = relationship(
-        back_populates="call", order_by="AgentLeg.sequence"
-    )
+    legs: Mapped[list[AgentLeg]] = relationship(back_populates="call", order_by="AgentLeg.sequence")
 
     def __repr__(self) -> str:
         return f"<Call {self.call_sid}>"

@@ -69,13 +69,9 @@ class Answer(Base):
     __table_args__ = (UniqueConstraint("response_id", "step_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(
-        ForeignKey("survey_responses.id", ondelete="CASCADE")
-    )
+    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id", ondelete="CASCADE"))
     step_key: Mapped[str] = mapped_column(String(64))
-    status: Mapped[AnswerStatus] = mapped_column(
-        Enum(AnswerStatus, native_enum=False, length=16)
-    )
+    status: Mapped[AnswerStatus] = mapped_column(Enum(AnswerStatus, native_enum=False, length=16))
     raw_input: Mapped[str | None] = mapped_column(String(64))
     # The value in the step's own terms ("5", "yes", "billing"); numeric steps fill both.
     value: Mapped[str | None] = mapped_column(String(64))

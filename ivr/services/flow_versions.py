@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
+from sqlalchemy import func, select
 
 from ivr.db import insert_or_get
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, load_catalog
 from ivr.models import FlowVersion
-
-from sqlalchemy import func, select
 
 
 class FlowRegistry:

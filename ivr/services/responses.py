@@ -9,7 +9,7 @@ from ivr.extensions import db
 from ivr.models import Agent, AgentLeg, Call, SurveyResponse
 
 
-def _with_details() -> Select[tuple[SurveyResponse]]:
+def _with_details() -> Select[SurveyResponse]:
     return select(SurveyResponse).options(
         selectinload(SurveyResponse.answers),
         selectinload(SurveyResponse.score),

@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ivr.extensions import db
 from ivr.models import Score, SurveyResponse, utcnow
-from ivr.services.flow_versions import registry
 from ivr.services.answers import answer_values
+from ivr.services.flow_versions import registry
 
 
 def nps_category(nps: int | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 from sqlalchemy import or_, select
 
 from ivr.db import insert_or_get
@@ -145,7 +146,13 @@ def answer_step(response_id: int, step_key: str, digits: str | None, attempt: At
             turn = _closing(response, compiled)
         elif step.on_exhausted == "end":
             _finish(response, _early_disposition(response))
-            turn = Turn(compiled, response.language, response.id, say=(reprompt,), closing=compiled.flow.prompts.ended_early)
+            turn = Turn(
+                compiled,
+                response.language,
+                response.id,
+                say=(reprompt,),
+                closing=compiled.flow.prompts.ended_early,
+            )
         else:
             turn = _advance(response, compiled, after=step_key, lead=(reprompt,))
     db.session.commit()
@@ -212,7 +219,9 @@ def _record_leg(call: Call, agent: Agent, queue: str | None) -> None:
     if legs and legs[-1].agent_id == agent.id:
         return
     insert_or_get(
-        make=lambda: AgentLeg(call=call, agent=agent, sequence=len(legs) + 1, queue=queue, outcome="completed"),
+        make=lambda: AgentLeg(
+            call=call, agent=agent, sequence=len(legs) + 1, queue=queue, outcome="completed"
+        ),
         find=lambda: db.session.scalar(select(AgentLeg).filter_by(call_id=call.id, sequence=len(legs) + 1)),
     )
 
@@ -226,7 +235,7 @@ def _store_answer(
     number: int | None,
     attempt: Attempt,
 ) -> None:
-    answer, created = insert_or_get(
+    _answer, created = insert_or_get(
         make=lambda: Answer(
             response=response,
             step_key=step.key,
@@ -243,7 +252,9 @@ def _store_answer(
         log.info("response %s step %s: answer already stored by a concurrent delivery", response.id, step.key)
 
 
-def _advance(response: SurveyResponse, compiled: CompiledFlow, after: str | None, lead: Sequence[str] = ()) -> Turn:
+def _advance(
+    response: SurveyResponse, compiled: CompiledFlow, after: str | None, lead: Sequence[str] = ()
+) -> Turn:
     """Say any messages, then ask the next question whose condition holds, or finish."""
     say = list(lead)
     for step in compiled.next_steps(after, answer_values(response, compiled)):
@@ -254,7 +265,9 @@ def _advance(response: SurveyResponse, compiled: CompiledFlow, after: str | None
         return Turn(compiled, response.language, response.id, say=tuple(say), ask=step)
     answered = any(a.status is AnswerStatus.answered for a in response.answers)
     _finish(response, Disposition.completed if answered else Disposition.breakoff)
-    return Turn(compiled, response.language, response.id, say=tuple(say), closing=compiled.flow.prompts.goodbye)
+    return Turn(
+        compiled, response.language, response.id, say=tuple(say), closing=compiled.flow.prompts.goodbye
+    )
 
 
 def _repeat_after(response: SurveyResponse, compiled: CompiledFlow, step_key: str) -> Turn:

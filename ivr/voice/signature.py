@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from urllib.parse import quote
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from flask import abort, current_app, request
 from twilio.request_validator import (
@@ -37,9 +37,7 @@ def twilio_webhook(view: Callable[..., Any]) -> Callable[..., Any]:
         signature = request.headers.get("X-Twilio-Signature", "")
         validator = RequestValidator(current_app.extensions["ivr.settings"].twilio_auth_token)
         algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-        if not signature or not validator.validate(
-            public_url(), request.form, signature, algorithm
-        ):
+        if not signature or not validator.validate(public_url(), request.form, signature, algorithm):
             log.warning("rejected %s: bad or missing X-Twilio-Signature (url %s)", request.path, public_url())
             abort(403)
         return view(*args, **kwargs)

@@ -59,7 +59,9 @@ def call_status() -> Response:
     call_sid = _form("CallSid")
     if call_sid:
         duration = _form("CallDuration")
-        survey.close_call(call_sid, _form("CallStatus") or "", int(duration) if duration and duration.isdigit() else None)
+        survey.close_call(
+            call_sid, _form("CallStatus") or "", int(duration) if duration and duration.isdigit() else None
+        )
     return Response(status=204)
 
 

@@ -1,0 +1,48 @@
+# The two commands a new machine needs:
+#   make run    the server on http://127.0.0.1:5000 (SQLite, jobs in process, sample flow, demo agents)
+#   make test   lint, type checks and the whole test suite (SQLite, PostgreSQL and Redis on 127.0.0.1)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint typecheck pytest worker bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) flows check
+	$(FLASK) demo seed
+	@echo "Survey server on http://$(HOST):$(PORT). In another terminal: make simulate"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+simulate: $(VENV)/.installed
+	$(FLASK) simulate --url http://$(HOST):$(PORT)
+
+test: lint typecheck pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check ivr tests $(wildcard bench)
+	$(BIN)/ruff format --check ivr tests $(wildcard bench)
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: $(VENV)/.installed
+	$(FLASK) worker --with-scheduler
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
