@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -35,13 +35,19 @@ class AnswerStatus(StrEnum):
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
+    # The reports filter by period, per agent or per queue.
+    __table_args__ = (
+        Index("ix_survey_responses_agent_id_started_at", "agent_id", "started_at"),
+        Index("ix_survey_responses_queue_started_at", "queue", "started_at"),
+        Index("ix_survey_responses_started_at", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     # The leg the survey runs on: Twilio's status callback for it closes the response.
     survey_call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id"))
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     queue: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(16))
     disposition: Mapped[Disposition] = mapped_column(

@@ -1,0 +1,139 @@
+"""Report queries: distributions and extremes, never only an average.
+
+Used by the supervisors' views and timed at scale by bench/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from ivr.extensions import db
+from ivr.models import Agent, Disposition, Score, SurveyResponse, utcnow
+
+CSAT_BOTTOM_BOX = 2  # 1-2 on a 1-5 scale
+CSAT_TOP_BOX = 4  # 4-5
+
+
+@dataclass
+class Distribution:
+    """CSAT counts per point of the scale, with bottom-box and top-box shares."""
+
+    counts: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def bottom_box(self) -> float | None:
+        low = sum(n for value, n in self.counts.items() if value <= CSAT_BOTTOM_BOX)
+        return low / self.total if self.total else None
+
+    @property
+    def top_box(self) -> float | None:
+        high = sum(n for value, n in self.counts.items() if value >= CSAT_TOP_BOX)
+        return high / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class DailyPoint:
+    queue: str | None
+    day: date
+    responses: int
+    csat_mean: float | None
+    bottom_box: int
+    promoters: int
+    detractors: int
+    nps_answers: int
+
+    @property
+    def nps(self) -> float | None:
+        if not self.nps_answers:
+            return None
+        return 100.0 * (self.promoters - self.detractors) / self.nps_answers
+
+
+def _since(days: int) -> datetime:
+    return utcnow() - timedelta(days=days)
+
+
+def agent_csat_distribution(agent_ref: str, days: int = 30) -> Distribution:
+    rows = db.session.execute(
+        select(Score.csat, func.count())
+        .join(SurveyResponse, SurveyResponse.id == Score.response_id)
+        .join(Agent, Agent.id == SurveyResponse.agent_id)
+        .where(Agent.ref == agent_ref, SurveyResponse.started_at >= _since(days), Score.csat.is_not(None))
+        .group_by(Score.csat)
+    ).all()
+    return Distribution({int(csat): int(n) for csat, n in rows})
+
+
+def team_csat_distributions(days: int = 30) -> dict[str, Distribution]:
+    """Every agent's CSAT distribution over the period, keyed by agent reference."""
+    rows = db.session.execute(
+        select(Agent.ref, Score.csat, func.count())
+        .select_from(SurveyResponse)
+        .join(Score, Score.response_id == SurveyResponse.id)
+        .join(Agent, Agent.id == SurveyResponse.agent_id)
+        .where(SurveyResponse.started_at >= _since(days), Score.csat.is_not(None))
+        .group_by(Agent.ref, Score.csat)
+    ).all()
+    result: dict[str, Distribution] = {}
+    for ref, csat, n in rows:
+        result.setdefault(ref, Distribution()).counts[int(csat)] = int(n)
+    return result
+
+
+def queue_daily_trend(days: int = 30, queue: str | None = None) -> list[DailyPoint]:
+    day = func.date(SurveyResponse.started_at)
+    query: Any = (
+        select(
+            SurveyResponse.queue,
+            day,
+            func.count(),
+            func.avg(Score.csat),
+            func.sum(case((Score.csat <= CSAT_BOTTOM_BOX, 1), else_=0)),
+            func.sum(case((Score.nps >= 9, 1), else_=0)),
+            func.sum(case((Score.nps <= 6, 1), else_=0)),
+            func.count(Score.nps),
+        )
+        .select_from(SurveyResponse)
+        .join(Score, Score.response_id == SurveyResponse.id)
+        .where(SurveyResponse.started_at >= _since(days))
+        .group_by(SurveyResponse.queue, day)
+        .order_by(SurveyResponse.queue, day)
+    )
+    if queue is not None:
+        query = query.where(SurveyResponse.queue == queue)
+    points = []
+    for queue_name, raw_day, n, mean, bottom, promoters, detractors, nps_n in db.session.execute(query):
+        points.append(
+            DailyPoint(
+                queue=queue_name,
+                day=raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day)),
+                responses=int(n),
+                csat_mean=float(mean) if mean is not None else None,
+                bottom_box=int(bottom or 0),
+                promoters=int(promoters or 0),
+                detractors=int(detractors or 0),
+                nps_answers=int(nps_n),
+            )
+        )
+    return points
+
+
+def unscored_final_responses() -> int:
+    """Finished responses still waiting for their score: the work queue a supervisor worries about."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(SurveyResponse)
+            .outerjoin(Score)
+            .where(SurveyResponse.disposition != Disposition.in_progress, Score.id.is_(None))
+        )
+        or 0
+    )
