@@ -69,7 +69,7 @@ def agent_csat_distribution(agent_ref: str, days: int = 30) -> Distribution:
         .where(Agent.ref == agent_ref, SurveyResponse.started_at >= _since(days), Score.csat.is_not(None))
         .group_by(Score.csat)
     ).all()
-    return Distribution({int(csat): int(n) for csat, n in rows})
+    return Distribution({int(csat or 0): int(n) for csat, n in rows})
 
 
 def team_csat_distributions(days: int = 30) -> dict[str, Distribution]:
@@ -84,7 +84,7 @@ def team_csat_distributions(days: int = 30) -> dict[str, Distribution]:
     ).all()
     result: dict[str, Distribution] = {}
     for ref, csat, n in rows:
-        result.setdefault(ref, Distribution()).counts[int(csat)] = int(n)
+        result.setdefault(ref, Distribution()).counts[int(csat or 0)] = int(n)
     return result
 
 
