@@ -99,13 +99,14 @@ def test_redis_down_loses_nothing_and_the_sweeper_catches_up(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fork", [False, True])
 def test_worker_command_runs_jobs_in_the_app_context(
-    app_factory: Callable[..., Flask], redis_url: str
+    app_factory: Callable[..., Flask], redis_url: str, fork: bool
 ) -> None:
     app = app_factory(redis_url=redis_url)
     Twilio(app, app.test_client()).play(START, ["3", "!"])
-    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    Twilio(app, app.test_client()).play(START, ["5", "10", "1"])
+    result = app.test_cli_runner().invoke(args=["worker", "--burst", *(["--fork"] if fork else [])])
     assert result.exit_code == 0, result.output
     assert "worker listening on scoring" in result.output
-    [score] = scores(app)
-    assert score.csat == 3
+    assert [score.csat for score in scores(app)] == [3, 5]

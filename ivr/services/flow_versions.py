@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from ivr.db import insert_or_get
+from ivr.db import upsert_id
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, load_catalog
 from ivr.models import FlowVersion
@@ -26,21 +26,19 @@ class FlowRegistry:
         """
         key = (compiled.id, compiled.content_hash)
         if key not in self._version_ids:
-            row, _ = insert_or_get(
-                make=lambda: FlowVersion(
-                    flow_key=compiled.id,
-                    version=_next_version(compiled.id),
-                    content_hash=compiled.content_hash,
-                    definition=compiled.definition(),
-                    source=f"callflows/{compiled.id}.yaml",
-                ),
-                find=lambda: db.session.scalar(
-                    select(FlowVersion).filter_by(flow_key=compiled.id, content_hash=compiled.content_hash)
-                ),
+            version_id, _ = upsert_id(
+                FlowVersion,
+                {
+                    "flow_key": compiled.id,
+                    "version": _next_version(compiled.id),
+                    "content_hash": compiled.content_hash,
+                    "definition": compiled.definition(),
+                    "source": f"callflows/{compiled.id}.yaml",
+                },
+                ["flow_key", "content_hash"],
             )
-            db.session.flush()
-            self._version_ids[key] = row.id
-            self._by_version[row.id] = compiled
+            self._version_ids[key] = version_id
+            self._by_version[version_id] = compiled
         return self._version_ids[key]
 
     def for_version(self, version_id: int) -> CompiledFlow:

@@ -27,7 +27,7 @@ def score_response(response_id: int) -> Score | None:
     if response is None or not response.disposition.is_final:
         return None
     compiled = registry().for_version(response.flow_version_id)
-    values = answer_values(response, compiled)
+    values = answer_values(response)
     kpis = {step.kpi: values.get(step.key) for step in compiled.flow.questions() if step.kpi}
 
     fields = {

@@ -13,23 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
-from ivr.db import insert_or_get
+from ivr.db import insert_ignore, upsert_id
 from ivr.extensions import db
 from ivr.flows import CompiledFlow
 from ivr.flows.schema import MessageStep, QuestionStep
 from ivr.jobs.scoring import enqueue_scoring
-from ivr.models import (
-    Agent,
-    AgentLeg,
-    Answer,
-    AnswerStatus,
-    Call,
-    Disposition,
-    SurveyResponse,
-    utcnow,
-)
-from ivr.services.answers import answer_values
+from ivr.models import Agent, AgentLeg, Answer, AnswerStatus, Call, Disposition, SurveyResponse, utcnow
 from ivr.services.flow_versions import registry
+from ivr.services.survey_state import SurveyState, load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -80,56 +71,70 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
         raise SurveyUnavailable(f"unknown flow {request.flow_id!r}")
     language = compiled.language_or_default(request.language)
 
-    call = _call_for(request)
-    agent = _agent_for(request.agent_ref) if request.agent_ref else None
-    if agent is not None:
-        _record_leg(call, agent, request.queue)
+    call_id, _ = upsert_id(
+        Call,
+        {
+            "call_sid": request.original_call_sid or request.call_sid,
+            "from_number": request.from_number,
+            "to_number": request.to_number,
+            "queue": request.queue,
+            "status": "in-progress",
+        },
+        ["call_sid"],
+    )
+    agent_id = _agent_id(request.agent_ref) if request.agent_ref else None
+    if agent_id is not None:
+        _record_leg(call_id, agent_id, request.queue)
     version_id = registry().version_id(compiled)
-    response, created = insert_or_get(
-        make=lambda: SurveyResponse(
-            call=call,
-            survey_call_sid=request.call_sid,
-            flow_version_id=version_id,
-            agent=agent,
-            queue=request.queue,
-            language=language,
-            disposition=Disposition.in_progress,
-        ),
-        find=lambda: db.session.scalar(select(SurveyResponse).filter_by(survey_call_sid=request.call_sid)),
+    response_id, created = upsert_id(
+        SurveyResponse,
+        {
+            "call_id": call_id,
+            "survey_call_sid": request.call_sid,
+            "flow_version_id": version_id,
+            "agent_id": agent_id,
+            "queue": request.queue,
+            "language": language,
+            "disposition": Disposition.in_progress,
+        },
+        ["survey_call_sid"],
     )
     if created:
-        db.session.flush()
-        turn = _advance(response, compiled, after=None)
+        state = SurveyState(response_id, version_id, language, Disposition.in_progress, None)
+        turn = _advance(state, compiled, after=None)
     else:
-        turn = _repeat_current(response, registry().for_version(response.flow_version_id))
+        # A repeated start (Twilio retried): ask the current question again.
+        state = load_state(response_id)  # type: ignore[assignment]
+        turn = _repeat_current(state, registry().for_version(state.flow_version_id))
+    save_state(state)
     db.session.commit()
-    if created and response.disposition.is_final:
-        enqueue_scoring(response.id)
+    if created and state.disposition.is_final:
+        enqueue_scoring(response_id)
     return turn
 
 
 def answer_step(response_id: int, step_key: str, digits: str | None, attempt: Attempt) -> Turn:
-    response = db.session.get(SurveyResponse, response_id)
-    if response is None:
+    state = load_state(response_id)
+    if state is None:
         raise SurveyUnavailable(f"no survey response {response_id}")
-    compiled = registry().for_version(response.flow_version_id)
+    compiled = registry().for_version(state.flow_version_id)
     step = compiled.question(step_key)
     if step is None:
         raise SurveyUnavailable(f"flow {compiled.id} has no question {step_key!r}")
 
-    if any(answer.step_key == step_key for answer in response.answers):
+    if step_key in state.values:
         # A repeated delivery: store nothing, say what follows the stored answer.
-        turn = _repeat_after(response, compiled, step_key)
         db.session.rollback()
-        return turn
+        return _repeat_after(state, compiled, step_key)
 
-    was_final = response.disposition.is_final
+    was_final = state.disposition.is_final
     keys = (digits or "").strip().rstrip("#")
     parsed = step.parse_digits(keys) if keys else None
     if parsed is not None:
         value, number = parsed
-        _store_answer(response, step, AnswerStatus.answered, keys, value, number, attempt)
-        turn = _advance(response, compiled, after=step_key) if not was_final else _closing(response, compiled)
+        _store_answer(state.id, step, AnswerStatus.answered, keys, value, number, attempt)
+        state.values[step_key] = number if number is not None else value
+        turn = _closing(state, compiled) if was_final else _advance(state, compiled, step_key)
     else:
         if keys:
             attempt = Attempt(attempt.no_input, attempt.no_match + 1)
@@ -140,25 +145,23 @@ def answer_step(response_id: int, step_key: str, digits: str | None, attempt: At
             exhausted = attempt.no_input > step.retries.no_input
             reprompt = step.no_input_prompt or compiled.flow.prompts.no_input
         if not exhausted:
-            return Turn(compiled, response.language, response.id, say=(reprompt,), ask=step, attempt=attempt)
-        _store_answer(response, step, AnswerStatus.skipped, keys or None, None, None, attempt)
+            db.session.rollback()
+            return Turn(compiled, state.language, state.id, say=(reprompt,), ask=step, attempt=attempt)
+        _store_answer(state.id, step, AnswerStatus.skipped, keys or None, None, None, attempt)
+        state.values[step_key] = None
         if was_final:
-            turn = _closing(response, compiled)
+            turn = _closing(state, compiled)
         elif step.on_exhausted == "end":
-            _finish(response, _early_disposition(response))
-            turn = Turn(
-                compiled,
-                response.language,
-                response.id,
-                say=(reprompt,),
-                closing=compiled.flow.prompts.ended_early,
-            )
+            state.finish(Disposition.partial if state.answered else Disposition.breakoff)
+            closing = compiled.flow.prompts.ended_early
+            turn = Turn(compiled, state.language, state.id, say=(reprompt,), closing=closing)
         else:
-            turn = _advance(response, compiled, after=step_key, lead=(reprompt,))
+            turn = _advance(state, compiled, step_key, lead=(reprompt,))
+    save_state(state)
     db.session.commit()
-    if response.disposition.is_final:
+    if state.disposition.is_final:
         # Also when a late answer reached an already-final response: scoring is idempotent.
-        enqueue_scoring(response.id)
+        enqueue_scoring(state.id)
     return turn
 
 
@@ -179,55 +182,51 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
             SurveyResponse.disposition == Disposition.in_progress,
         )
     ).all()
+    closed = []
     for response in open_responses:
-        _finish(response, _early_disposition(response))
+        answered = any(a.status is AnswerStatus.answered for a in response.answers)
+        response.disposition = Disposition.partial if answered else Disposition.breakoff
+        response.ended_at = utcnow()
+        response.current_step = None
+        closed.append(response.id)
     db.session.commit()
-    for response in open_responses:
-        enqueue_scoring(response.id)
-    return [response.id for response in open_responses]
+    for response_id in closed:
+        enqueue_scoring(response_id)
+    return closed
 
 
-def _call_for(request: StartRequest) -> Call:
-    sid = request.original_call_sid or request.call_sid
-    call, _ = insert_or_get(
-        make=lambda: Call(
-            call_sid=sid,
-            from_number=request.from_number,
-            to_number=request.to_number,
-            queue=request.queue,
-            status="in-progress",
-        ),
-        find=lambda: db.session.scalar(select(Call).filter_by(call_sid=sid)),
-    )
-    return call
-
-
-def _agent_for(ref: str) -> Agent:
-    agent, created = insert_or_get(
-        make=lambda: Agent(ref=ref, auto_created=True),
-        find=lambda: db.session.scalar(select(Agent).filter_by(ref=ref)),
-    )
+def _agent_id(ref: str) -> int:
+    agent_id, created = upsert_id(Agent, {"ref": ref, "auto_created": True}, ["ref"])
     if created:
         log.info("agent %r first seen on a survey webhook: recorded as a new agent", ref)
-    return agent
+    return agent_id
 
 
-def _record_leg(call: Call, agent: Agent, queue: str | None) -> None:
+def _record_leg(call_id: int, agent_id: int, queue: str | None) -> None:
     """Add the agent to the call's chain unless they are already its last leg."""
-    db.session.flush()
-    legs = call.legs
-    if legs and legs[-1].agent_id == agent.id:
+    last = db.session.execute(
+        select(AgentLeg.agent_id, AgentLeg.sequence)
+        .where(AgentLeg.call_id == call_id)
+        .order_by(AgentLeg.sequence.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last.agent_id == agent_id:
         return
-    insert_or_get(
-        make=lambda: AgentLeg(
-            call=call, agent=agent, sequence=len(legs) + 1, queue=queue, outcome="completed"
-        ),
-        find=lambda: db.session.scalar(select(AgentLeg).filter_by(call_id=call.id, sequence=len(legs) + 1)),
+    insert_ignore(
+        AgentLeg,
+        {
+            "call_id": call_id,
+            "agent_id": agent_id,
+            "sequence": (last.sequence if last else 0) + 1,
+            "queue": queue,
+            "outcome": "completed",
+        },
+        ["call_id", "sequence"],
     )
 
 
 def _store_answer(
-    response: SurveyResponse,
+    response_id: int,
     step: QuestionStep,
     status: AnswerStatus,
     raw: str | None,
@@ -235,71 +234,56 @@ def _store_answer(
     number: int | None,
     attempt: Attempt,
 ) -> None:
-    _answer, created = insert_or_get(
-        make=lambda: Answer(
-            response=response,
-            step_key=step.key,
-            status=status,
-            raw_input=raw,
-            value=value,
-            number=number,
-            no_input_count=attempt.no_input,
-            no_match_count=attempt.no_match,
-        ),
-        find=lambda: db.session.scalar(select(Answer).filter_by(response_id=response.id, step_key=step.key)),
+    stored = insert_ignore(
+        Answer,
+        {
+            "response_id": response_id,
+            "step_key": step.key,
+            "status": status,
+            "raw_input": raw,
+            "value": value,
+            "number": number,
+            "no_input_count": attempt.no_input,
+            "no_match_count": attempt.no_match,
+        },
+        ["response_id", "step_key"],
     )
-    if not created:
-        log.info("response %s step %s: answer already stored by a concurrent delivery", response.id, step.key)
+    if stored is None:
+        log.info("response %s step %s: answer already stored by a concurrent delivery", response_id, step.key)
 
 
-def _advance(
-    response: SurveyResponse, compiled: CompiledFlow, after: str | None, lead: Sequence[str] = ()
-) -> Turn:
+def _advance(state: SurveyState, compiled: CompiledFlow, after: str | None, lead: Sequence[str] = ()) -> Turn:
     """Say any messages, then ask the next question whose condition holds, or finish."""
     say = list(lead)
-    for step in compiled.next_steps(after, answer_values(response, compiled)):
+    for step in compiled.next_steps(after, state.values):
         if isinstance(step, MessageStep):
             say.append(step.prompt)
             continue
-        response.current_step = step.key
-        return Turn(compiled, response.language, response.id, say=tuple(say), ask=step)
-    answered = any(a.status is AnswerStatus.answered for a in response.answers)
-    _finish(response, Disposition.completed if answered else Disposition.breakoff)
-    return Turn(
-        compiled, response.language, response.id, say=tuple(say), closing=compiled.flow.prompts.goodbye
-    )
-
-
-def _repeat_after(response: SurveyResponse, compiled: CompiledFlow, step_key: str) -> Turn:
-    if response.disposition.is_final:
-        return _closing(response, compiled)
-    values = answer_values(response, compiled)
-    for step in compiled.next_steps(step_key, values):
-        if not isinstance(step, MessageStep):
-            return Turn(compiled, response.language, response.id, ask=step)
-    return _closing(response, compiled)
-
-
-def _repeat_current(response: SurveyResponse, compiled: CompiledFlow) -> Turn:
-    step = compiled.question(response.current_step) if response.current_step else None
-    if response.disposition.is_final or step is None:
-        return _closing(response, compiled)
-    return Turn(compiled, response.language, response.id, ask=step)
-
-
-def _closing(response: SurveyResponse, compiled: CompiledFlow) -> Turn:
+        state.asking(step.key)
+        return Turn(compiled, state.language, state.id, say=tuple(say), ask=step)
+    state.finish(Disposition.completed if state.answered else Disposition.breakoff)
     goodbye = compiled.flow.prompts.goodbye
-    if response.disposition is not Disposition.completed:
+    return Turn(compiled, state.language, state.id, say=tuple(say), closing=goodbye)
+
+
+def _repeat_after(state: SurveyState, compiled: CompiledFlow, step_key: str) -> Turn:
+    if state.disposition.is_final:
+        return _closing(state, compiled)
+    for step in compiled.next_steps(step_key, state.values):
+        if not isinstance(step, MessageStep):
+            return Turn(compiled, state.language, state.id, ask=step)
+    return _closing(state, compiled)
+
+
+def _repeat_current(state: SurveyState, compiled: CompiledFlow) -> Turn:
+    step = compiled.question(state.current_step) if state.current_step else None
+    if state.disposition.is_final or step is None:
+        return _closing(state, compiled)
+    return Turn(compiled, state.language, state.id, ask=step)
+
+
+def _closing(state: SurveyState, compiled: CompiledFlow) -> Turn:
+    goodbye = compiled.flow.prompts.goodbye
+    if state.disposition is not Disposition.completed:
         goodbye = compiled.flow.prompts.ended_early
-    return Turn(compiled, response.language, response.id, closing=goodbye)
-
-
-def _early_disposition(response: SurveyResponse) -> Disposition:
-    answered = any(a.status is AnswerStatus.answered for a in response.answers)
-    return Disposition.partial if answered else Disposition.breakoff
-
-
-def _finish(response: SurveyResponse, disposition: Disposition) -> None:
-    response.disposition = disposition
-    response.ended_at = utcnow()
-    response.current_step = None
+    return Turn(compiled, state.language, state.id, closing=goodbye)

@@ -1,0 +1,295 @@
+"""`python -m bench`: measure, print a table, exit 0 (it reports, it does not judge).
+
+Runs here, on loopback only: PostgreSQL and Redis on 127.0.0.1, gunicorn with the Procfile's
+settings, an RQ worker, and an open-loop load generator in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from redis import Redis
+
+from bench import stack
+from bench.baseline_app import create_table
+from bench.load import LoadResult, Stats, percentile, run_open_loop
+from bench.seed import reset_schema, seed
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
+REDIS = "redis://127.0.0.1:6379/14"
+TOKEN = "bench-auth-token-0123456789abcdef"
+TARGET_P99 = 0.100
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Sweep:
+    name: str
+    steps: dict[int, Stats] = field(default_factory=dict)
+    best: int | None = None  # highest target rate with p99 under 100 ms and no errors
+
+
+def ensure_database(url: str) -> None:
+    parsed = sa.engine.make_url(url)
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}):
+            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+def say(text: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {text}", flush=True)
+
+
+def good(stats: Stats, target: int) -> bool:
+    return stats.errors == 0 and stats.p99 < TARGET_P99 and stats.rate >= 0.9 * target
+
+
+def sweep(
+    name: str, url: str, rates: list[int], ceiling: list[int], seconds: float, calls: bool, wpc: float
+) -> tuple[Sweep, list[LoadResult]]:
+    """The fixed rates, then higher ones until p99 passes 100 ms (or errors appear)."""
+    result = Sweep(name)
+    loads = []
+    for target in sorted(set(rates + ceiling)):
+        if (
+            target not in rates
+            and result.best is not None
+            and target > 0
+            and not good(result.steps[max(result.steps)], max(result.steps))
+        ):
+            break
+        warm = 6.0 if calls else 1.0
+        per_second = target / wpc if calls else target
+        load = asyncio.run(run_open_loop(url, TOKEN, per_second, warm + seconds, calls=calls))
+        stats = Stats.of(load.window(warm, warm + seconds), seconds)
+        result.steps[target] = stats
+        loads.append(load)
+        verdict = "ok" if good(stats, target) else "over"
+        say(
+            f"  {name} @ {target}/s: {stats.rate:.0f}/s, p50 {stats.p50 * 1000:.1f} ms, p99 {stats.p99 * 1000:.1f} ms, errors {stats.errors} ({verdict})"
+        )
+        if good(stats, target):
+            result.best = max(result.best or 0, target)
+        elif target not in rates:
+            break
+    return result, loads
+
+
+def low_score_to_score(database_url: str, loads: list[LoadResult], wait: float = 30.0) -> list[float]:
+    ends = {sid: t for load in loads for sid, t in load.low_score_ends.items()}
+    engine = sa.create_engine(database_url)
+    query = sa.text(
+        "SELECT r.survey_call_sid, s.scored_at FROM survey_responses r JOIN scores s ON s.response_id = r.id"
+        " WHERE s.extreme_low AND r.survey_call_sid = ANY(:sids)"
+    )
+    deadline = time.monotonic() + wait
+    found: dict[str, datetime] = {}
+    while time.monotonic() < deadline and len(found) < len(ends):
+        with engine.connect() as conn:
+            found = dict(conn.execute(query, {"sids": list(ends)}).all())  # type: ignore[arg-type]
+        time.sleep(1)
+    engine.dispose()
+    return [max(0.0, found[sid].timestamp() - ends[sid]) for sid in found]
+
+
+def rows_per_survey(database_url: str) -> tuple[float, dict[str, int]]:
+    engine = sa.create_engine(database_url)
+    tables = ["calls", "agent_legs", "survey_responses", "answers", "scores", "agents", "flow_versions"]
+    with engine.connect() as conn:
+        counts = {t: int(conn.scalar(sa.text(f"SELECT count(*) FROM {t}")) or 0) for t in tables}
+    engine.dispose()
+    return sum(counts.values()) / max(counts["survey_responses"], 1), counts
+
+
+def time_reports(database_url: str, repeats: int = 5) -> dict[str, dict[str, float]]:
+    from ivr import create_app
+    from ivr.extensions import db
+    from ivr.services import reports
+
+    app = create_app(database_url=database_url, redis_url=None, ivr_env="test")
+    queries = {
+        "one agent's CSAT distribution, 30 days": lambda: reports.agent_csat_distribution("agent-042"),
+        "every agent's CSAT distribution, 30 days": lambda: reports.team_csat_distributions(),
+        "per-queue daily trend, 30 days": lambda: reports.queue_daily_trend(),
+        "one queue's daily trend, 90 days": lambda: reports.queue_daily_trend(days=90, queue="queue-07"),
+        "finished responses awaiting a score": lambda: reports.unscored_final_responses(),
+    }
+    timings = {}
+    with app.app_context():
+        for name, run in queries.items():
+            seconds = []
+            for _ in range(repeats):
+                began = time.perf_counter()
+                run()
+                seconds.append(time.perf_counter() - began)
+                db.session.rollback()
+            timings[name] = {"first": seconds[0], "median": statistics.median(seconds), "max": max(seconds)}
+        db.engine.dispose()
+    return timings
+
+
+def peak_mb(service: stack.Service, children_only: bool) -> float:
+    pids = [pid for pid in service.peak_rss_kb if not children_only or pid != service.process.pid]
+    return max((service.peak_rss_kb[pid] for pid in pids), default=0) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=12, help="measured seconds per rate step")
+    parser.add_argument("--rates", default="100,200", help="rates always measured (webhooks/s)")
+    parser.add_argument(
+        "--sweep", default="300,400,500,600,800,1000,1300,1600", help="higher rates, until p99 passes 100 ms"
+    )
+    parser.add_argument(
+        "--responses", type=int, default=1_000_000, help="responses seeded for the report queries"
+    )
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--skip-reports", action="store_true")
+    args = parser.parse_args()
+    rates = [int(r) for r in args.rates.split(",")]
+    higher = [int(r) for r in args.sweep.split(",") if r]
+    RESULTS.mkdir(exist_ok=True)
+    logs = RESULTS / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    logs.mkdir()
+    report: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "args": vars(args)}
+
+    if not args.skip_load:
+        report.update(load_phase(args, rates, higher, logs))
+    if not args.skip_reports:
+        reports_url = f"{PG}/ivr_bench_reports"
+        ensure_database(reports_url)
+        say(f"seeding {args.responses:,} responses, 500 agents, 20 queues (bulk COPY)")
+        reset_schema(reports_url)
+        report["seed_seconds"] = seed(reports_url, args.responses, 500, 20)
+        say(f"  seeded in {report['seed_seconds']:.0f} s; timing report queries")
+        report["reports"] = time_reports(reports_url)
+    (logs / "results.json").write_text(json.dumps(report, indent=2, default=str))
+    print_table(report)
+    print(f"\nraw figures and logs: {logs}")
+
+
+def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], logs: Path) -> dict[str, Any]:
+    database_url = f"{PG}/ivr_bench"
+    ensure_database(database_url)
+    reset_schema(database_url)
+    create_table(database_url)
+    Redis.from_url(REDIS).flushdb()
+    out: dict[str, Any] = {}
+
+    base_env = {"BENCH_DATABASE_URL": database_url, "BENCH_REDIS_URL": REDIS}
+    for name, spec, port in (
+        ("ceiling", "bench.baseline_app:ceiling_app", 5101),
+        ("floor", "bench.baseline_app:floor_app", 5102),
+    ):
+        say(f"baseline ({name}) under gunicorn")
+        service = stack.gunicorn(f"baseline-{name}", spec, port, {**base_env, "BENCH_APP": name}, logs)
+        try:
+            result, _ = sweep(
+                name, f"http://127.0.0.1:{port}", rates, higher, args.seconds, calls=False, wpc=1
+            )
+        finally:
+            service.stop()
+        out[f"baseline_{name}"] = {str(k): asdict(v) for k, v in result.steps.items()} | {"best": result.best}
+
+    app_env = {
+        "IVR_ENV": "production",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "SECRET_KEY": "bench-secret-key-0123456789",
+    }
+    say("survey server (gunicorn, PostgreSQL, Redis, RQ worker)")
+    worker = stack.rq_worker(app_env, logs)
+    web = stack.gunicorn("survey-web", "wsgi:app", 5103, app_env, logs)
+    try:
+        # About 7 webhooks a call with this mix (start, 4-5 answers, re-prompts, status).
+        result, loads = sweep(
+            "survey", "http://127.0.0.1:5103", rates, higher, args.seconds, calls=True, wpc=7.0
+        )
+        say("waiting for the worker to score the low-score surveys")
+        lags = low_score_to_score(database_url, loads)
+    finally:
+        web.stop()
+        worker.stop()
+    per_survey, counts = rows_per_survey(database_url)
+    out["survey"] = {str(k): asdict(v) for k, v in result.steps.items()} | {"best": result.best}
+    out["low_score_to_score"] = {
+        "count": len(lags),
+        "expected": sum(len(load.low_score_ends) for load in loads),
+        "p50": percentile(lags, 0.5),
+        "p95": percentile(lags, 0.95),
+    }
+    out["peak_rss_mb"] = {
+        "web_worker": peak_mb(web, children_only=True),
+        "rq_worker": peak_mb(worker, children_only=False),
+    }
+    out["rows_per_survey"] = per_survey
+    out["row_counts"] = counts
+    return out
+
+
+def print_table(report: dict[str, Any]) -> None:
+    def ms(x: float) -> str:
+        return f"{x * 1000:7.1f}"
+
+    print("\n== Survey webhooks (open loop, gunicorn as in the Procfile) ==")
+    print(
+        f"{'app':<10} {'target/s':>8} {'got/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}"
+    )
+    for name in ("baseline_ceiling", "baseline_floor", "survey"):
+        steps = report.get(name)
+        if not steps:
+            continue
+        for target, s in steps.items():
+            if target == "best":
+                continue
+            print(
+                f"{name.removeprefix('baseline_'):<10} {target:>8} {s['rate']:7.0f} {ms(s['p50'])} {ms(s['p95'])} {ms(s['p99'])} {ms(s['max'])} {s['errors']:6d}"
+            )
+    if "survey" in report:
+        best = {n: report[n]["best"] for n in ("baseline_ceiling", "baseline_floor", "survey")}
+        print(
+            "\nhighest rate with p99 < 100 ms (webhooks/s): "
+            + ", ".join(f"{k.removeprefix('baseline_')} {v}" for k, v in best.items())
+        )
+        for base in ("baseline_ceiling", "baseline_floor"):
+            if best["survey"] and best[base]:
+                print(f"  survey / {base.removeprefix('baseline_')}: {best['survey'] / best[base]:.0%}")
+        p200 = report["survey"].get("200")
+        floor200 = report["baseline_floor"].get("200")
+        if p200 and floor200:
+            print(
+                f"  p99 at 200/s: survey {p200['p99'] * 1000:.1f} ms vs floor {floor200['p99'] * 1000:.1f} ms (target < 100 ms)"
+            )
+        lag = report["low_score_to_score"]
+        print(
+            f"\nlow score -> score committed: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s over {lag['count']}/{lag['expected']} surveys (target p95 < 2 s)"
+        )
+        rss = report["peak_rss_mb"]
+        print(
+            f"peak RSS: web worker {rss['web_worker']:.0f} MB (target < 150), RQ worker {rss['rq_worker']:.0f} MB"
+        )
+        print(f"rows written per survey: {report['rows_per_survey']:.1f}  {report['row_counts']}")
+    if "reports" in report:
+        print(
+            f"\n== Report queries on {report['args']['responses']:,} seeded responses (seeded in {report['seed_seconds']:.0f} s) =="
+        )
+        for name, t in report["reports"].items():
+            print(
+                f"  {name:<45} first {ms(t['first'])} ms  median {ms(t['median'])} ms  max {ms(t['max'])} ms  (target < 200)"
+            )
+
+
+if __name__ == "__main__":
+    main()

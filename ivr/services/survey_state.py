@@ -1,0 +1,109 @@
+"""A response's conversation state, read in one query and written in one UPDATE.
+
+The answer webhook is the hottest path in the server (every key a caller presses), so it works
+on this small state with Core statements instead of ORM objects and their unit of work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, select, update
+
+from ivr.extensions import db
+from ivr.models import Answer, Disposition, SurveyResponse, utcnow
+from ivr.services.answers import answer_value
+
+_responses = cast(Table, SurveyResponse.__table__)
+_answers = cast(Table, Answer.__table__)
+
+_LOAD = (
+    select(
+        _responses.c.id,
+        _responses.c.flow_version_id,
+        _responses.c.language,
+        _responses.c.disposition,
+        _responses.c.current_step,
+        _responses.c.ended_at,
+        _answers.c.step_key,
+        _answers.c.status,
+        _answers.c.value,
+        _answers.c.number,
+    )
+    .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
+    .where(_responses.c.id == bindparam("response_id"))
+)
+
+_SAVE = (
+    update(_responses)
+    .where(_responses.c.id == bindparam("response_id"))
+    .values(
+        disposition=bindparam("disposition"),
+        current_step=bindparam("current_step"),
+        ended_at=bindparam("ended_at"),
+    )
+)
+
+
+@dataclass
+class SurveyState:
+    id: int
+    flow_version_id: int
+    language: str
+    disposition: Disposition
+    current_step: str | None
+    # Step key -> the answer as conditions see it (None: skipped).
+    values: dict[str, Any] = field(default_factory=dict)
+    ended_at: datetime | None = None
+    changed: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return any(value is not None for value in self.values.values())
+
+    def asking(self, step_key: str) -> None:
+        if self.current_step != step_key:
+            self.current_step = step_key
+            self.changed = True
+
+    def finish(self, disposition: Disposition) -> None:
+        self.disposition = disposition
+        self.ended_at = utcnow()
+        self.current_step = None
+        self.changed = True
+
+
+def load_state(response_id: int) -> SurveyState | None:
+    rows = db.session.execute(_LOAD, {"response_id": response_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    state = SurveyState(
+        first.id,
+        first.flow_version_id,
+        first.language,
+        first.disposition,
+        first.current_step,
+        ended_at=first.ended_at,
+    )
+    for row in rows:
+        if row.step_key is not None:
+            state.values[row.step_key] = answer_value(row.status, row.value, row.number)
+    return state
+
+
+def save_state(state: SurveyState) -> None:
+    """Write the state back (in the caller's transaction) when it changed."""
+    if state.changed:
+        db.session.execute(
+            _SAVE,
+            {
+                "response_id": state.id,
+                "disposition": state.disposition,
+                "current_step": state.current_step,
+                "ended_at": state.ended_at,
+            },
+        )
+        state.changed = False
