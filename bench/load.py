@@ -111,16 +111,16 @@ async def survey_call(poster: Poster, start_path: str, mix: Mix, rng: random.Ran
     low = rng.random() < mix.low_score
     status, body = await poster.post(start_path, base)
     questions = 0
-    ended_low = False
+    # When the webhook that made a low-score response final was answered (wall clock).
+    final_at: float | None = None
     while status == 200:
         gather = ET.fromstring(body).find("Gather") if body else None
         if gather is None:
-            ended_low = low
+            final_at = time.time() if low else None  # the server ended the survey
             break
         await asyncio.sleep(rng.uniform(*mix.think))
         roll = rng.random()
         if roll < mix.hang_up:
-            ended_low = low and questions > 0
             break
         if roll < mix.hang_up + mix.silence:
             digits = ""
@@ -133,8 +133,10 @@ async def survey_call(poster: Poster, start_path: str, mix: Mix, rng: random.Ran
             questions += 1
         status, body = await poster.post(gather.get("action", ""), form)
     await poster.post("/voice/status", {**base, "CallStatus": "completed", "CallDuration": "60"})
-    if ended_low:
-        poster.result.low_score_ends[call_sid] = time.time()
+    if final_at is None and low and questions > 0:
+        final_at = time.time()  # the caller hung up: the status callback made it final
+    if final_at is not None:
+        poster.result.low_score_ends[call_sid] = final_at
 
 
 def _answer(gather: ET.Element, asked: int, low: bool, rng: random.Random) -> str:

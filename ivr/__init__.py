@@ -30,7 +30,9 @@ def configure(app: Flask, settings: Settings) -> None:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_database_uri,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No ping before each checkout (a round trip per webhook): webhooks retry once on a
+        # dead connection instead (ivr.db.retry_on_disconnect), and old connections are recycled.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False, "pool_recycle": 1800},
         TESTING=settings.ivr_env is Environment.test,
     )
     if settings.database_url is None:

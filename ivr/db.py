@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from ivr.extensions import db
 from ivr.models import Base
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def retry_on_disconnect(work: Callable[..., T], *args: Any) -> T:
+    """Run a service call, once more if the database connection turned out to be dead.
+
+    The pool does not ping before every checkout (a round trip on every webhook); instead a
+    connection cut by a database restart or failover shows up here, the pool discards it, and
+    the call runs again on a fresh one. Only safe for idempotent services, which the webhook
+    services are (unique keys and ON CONFLICT DO NOTHING).
+    """
+    try:
+        return work(*args)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("database connection was lost; retrying %s once", getattr(work, "__name__", work))
+        db.session.rollback()
+        return work(*args)
 
 
 def insert_ignore(model: type[Base], values: dict[str, Any], unique: list[str]) -> int | None:

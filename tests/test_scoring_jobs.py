@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.job import Job
 from sqlalchemy import func, select, update
 
 from ivr.extensions import db
@@ -51,7 +52,9 @@ def test_final_response_is_enqueued_on_redis_and_scored_by_a_worker(
     assert queue.count == 0
     [score] = scores(app)
     assert (score.csat, score.nps, score.nps_category, score.extreme_low) == (1, 0, "detractor", True)
-    assert job.get_status(refresh=True) == "finished"
+    # Succeeded: RQ deleted it (result_ttl=0, the score row is the result), and nothing failed.
+    assert not Job.exists(job.id, connection=queue.connection)
+    assert queue.failed_job_registry.count == 0
 
 
 def test_the_same_job_twice_leaves_one_score(app: Flask, twilio: Twilio) -> None:

@@ -42,8 +42,9 @@ class JobQueue:
                 log.exception("inline job %s failed; the sweeper will try again", job_id)
             return
         try:
+            # The database row is the job's result: nothing needs RQ to keep it in Redis.
             self.queue(queue).enqueue_call(
-                func, args=args, job_id=job_id, retry=Retry(max=3, interval=[5, 30, 120])
+                func, args=args, job_id=job_id, result_ttl=0, retry=Retry(max=3, interval=[5, 30, 120])
             )
         except RedisError as exc:
             log.warning("could not enqueue %s (%s); the sweeper will enqueue it later", job_id, exc)

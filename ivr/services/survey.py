@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select, update
 
 from ivr.db import insert_ignore, upsert_id
 from ivr.extensions import db
@@ -86,7 +86,11 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
     if agent_id is not None:
         _record_leg(call_id, agent_id, request.queue)
     version_id = registry().version_id(compiled)
-    response_id, created = upsert_id(
+
+    # Work out the first question before the INSERT, so the row is written once.
+    state = SurveyState(0, version_id, language, Disposition.in_progress, None)
+    turn = _advance(state, compiled, after=None)
+    response_id = insert_ignore(
         SurveyResponse,
         {
             "call_id": call_id,
@@ -95,20 +99,23 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
             "agent_id": agent_id,
             "queue": request.queue,
             "language": language,
-            "disposition": Disposition.in_progress,
+            "disposition": state.disposition,
+            "current_step": state.current_step,
+            "ended_at": state.ended_at,
         },
         ["survey_call_sid"],
     )
-    if created:
-        state = SurveyState(response_id, version_id, language, Disposition.in_progress, None)
-        turn = _advance(state, compiled, after=None)
+    if response_id is not None:
+        turn = replace(turn, response_id=response_id)
     else:
         # A repeated start (Twilio retried): ask the current question again.
-        state = load_state(response_id)  # type: ignore[assignment]
+        existing_id = db.session.scalar(
+            select(SurveyResponse.id).where(SurveyResponse.survey_call_sid == request.call_sid)
+        )
+        state = load_state(existing_id)  # type: ignore[arg-type, assignment]
         turn = _repeat_current(state, registry().for_version(state.flow_version_id))
-    save_state(state)
     db.session.commit()
-    if created and state.disposition.is_final:
+    if response_id is not None and state.disposition.is_final:
         enqueue_scoring(response_id)
     return turn
 
@@ -169,33 +176,44 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
     """The call's status callback: an open survey on an ended call becomes partial or breakoff."""
     if call_status not in CALL_ENDED:
         return []
-    call = db.session.scalar(select(Call).filter_by(call_sid=call_sid))
-    if call is not None:
-        call.status = call_status
-        call.duration_seconds = duration
-        call.ended_at = call.ended_at or utcnow()
-    open_responses = db.session.scalars(
-        select(SurveyResponse)
-        .join(Call)
+    now = utcnow()
+    db.session.execute(
+        update(Call)
+        .where(Call.call_sid == call_sid)
+        .values(status=call_status, duration_seconds=duration, ended_at=func.coalesce(Call.ended_at, now))
+    )
+    answered = (
+        select(Answer.id)
+        .where(Answer.response_id == SurveyResponse.id, Answer.status == AnswerStatus.answered)
+        .exists()
+    )
+    closed = db.session.scalars(
+        update(SurveyResponse)
         .where(
-            or_(SurveyResponse.survey_call_sid == call_sid, Call.call_sid == call_sid),
             SurveyResponse.disposition == Disposition.in_progress,
+            or_(
+                SurveyResponse.survey_call_sid == call_sid,
+                SurveyResponse.call_id.in_(select(Call.id).where(Call.call_sid == call_sid)),
+            ),
         )
+        .values(
+            disposition=case((answered, Disposition.partial), else_=Disposition.breakoff),
+            ended_at=now,
+            current_step=None,
+        )
+        .returning(SurveyResponse.id)
+        .execution_options(synchronize_session=False)
     ).all()
-    closed = []
-    for response in open_responses:
-        answered = any(a.status is AnswerStatus.answered for a in response.answers)
-        response.disposition = Disposition.partial if answered else Disposition.breakoff
-        response.ended_at = utcnow()
-        response.current_step = None
-        closed.append(response.id)
     db.session.commit()
     for response_id in closed:
         enqueue_scoring(response_id)
-    return closed
+    return list(closed)
 
 
 def _agent_id(ref: str) -> int:
+    known = db.session.scalar(select(Agent.id).where(Agent.ref == ref))
+    if known is not None:
+        return known
     agent_id, created = upsert_id(Agent, {"ref": ref, "auto_created": True}, ["ref"])
     if created:
         log.info("agent %r first seen on a survey webhook: recorded as a new agent", ref)

@@ -7,6 +7,7 @@ import logging
 from flask import Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from ivr.db import retry_on_disconnect
 from ivr.extensions import db
 from ivr.services import survey
 from ivr.voice import bp
@@ -41,7 +42,8 @@ def survey_start() -> Response:
         from_number=_form("From"),
         to_number=_form("To"),
     )
-    turn = survey.start_survey(start, default_flow=current_app.extensions["ivr.settings"].default_flow)
+    default_flow = current_app.extensions["ivr.settings"].default_flow
+    turn = retry_on_disconnect(survey.start_survey, start, default_flow)
     return xml(render_turn(turn))
 
 
@@ -49,7 +51,7 @@ def survey_start() -> Response:
 @twilio_webhook
 def survey_step(response_id: int, step_key: str) -> Response:
     attempt = survey.Attempt(no_input=_count("ni"), no_match=_count("nm"))
-    turn = survey.answer_step(response_id, step_key, _form("Digits"), attempt)
+    turn = retry_on_disconnect(survey.answer_step, response_id, step_key, _form("Digits"), attempt)
     return xml(render_turn(turn))
 
 
@@ -59,9 +61,8 @@ def call_status() -> Response:
     call_sid = _form("CallSid")
     if call_sid:
         duration = _form("CallDuration")
-        survey.close_call(
-            call_sid, _form("CallStatus") or "", int(duration) if duration and duration.isdigit() else None
-        )
+        seconds = int(duration) if duration and duration.isdigit() else None
+        retry_on_disconnect(survey.close_call, call_sid, _form("CallStatus") or "", seconds)
     return Response(status=204)
 
 
