@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint typecheck pytest worker bench clean
+.PHONY: run simulate test lint typecheck pytest worker bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ pytest: $(VENV)/.installed
 
 worker: $(VENV)/.installed
 	$(FLASK) worker --with-scheduler
+
+# Needs PostgreSQL and Redis on 127.0.0.1; about 10 minutes; prints a table, exits 0.
+bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python -m bench --profile $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from redis import Redis
 
+from bench import profile as bench_profile
 from bench import stack
 from bench.baseline_app import create_table
 from bench.load import LoadResult, Stats, percentile, run_open_loop
@@ -36,6 +37,7 @@ class Sweep:
     name: str
     steps: dict[int, Stats] = field(default_factory=dict)
     best: int | None = None  # highest target rate with p99 under 100 ms and no errors
+    profile: list[tuple[float, str]] = field(default_factory=list)
 
 
 def ensure_database(url: str) -> None:
@@ -56,30 +58,42 @@ def good(stats: Stats, target: int) -> bool:
 
 
 def sweep(
-    name: str, url: str, rates: list[int], ceiling: list[int], seconds: float, calls: bool, wpc: float
+    name: str,
+    url: str,
+    rates: list[int],
+    higher: list[int],
+    seconds: float,
+    *,
+    calls: bool,
+    wpc: float = 1.0,
+    profile: tuple[int, int, Path] | None = None,
 ) -> tuple[Sweep, list[LoadResult]]:
-    """The fixed rates, then higher ones until p99 passes 100 ms (or errors appear)."""
+    """Every rate in `rates`, then each of `higher` in turn until one misses p99 < 100 ms.
+
+    `profile` = (rate, pid, file): sample that process with py-spy during that rate's step.
+    """
     result = Sweep(name)
     loads = []
-    for target in sorted(set(rates + ceiling)):
-        if (
-            target not in rates
-            and result.best is not None
-            and target > 0
-            and not good(result.steps[max(result.steps)], max(result.steps))
-        ):
-            break
+    plan = sorted(set(rates)) + sorted(r for r in set(higher) if r > max(rates))
+    for target in plan:
         warm = 6.0 if calls else 1.0
+        spy = None
+        if profile is not None and profile[0] == target:
+            spy = bench_profile.start(profile[1], warm + seconds, profile[2])
         per_second = target / wpc if calls else target
         load = asyncio.run(run_open_loop(url, TOKEN, per_second, warm + seconds, calls=calls))
+        if spy is not None:
+            spy.wait()
+            result.profile = bench_profile.summary(profile[2])  # type: ignore[index]
         stats = Stats.of(load.window(warm, warm + seconds), seconds)
         result.steps[target] = stats
         loads.append(load)
-        verdict = "ok" if good(stats, target) else "over"
+        ok = good(stats, target)
         say(
-            f"  {name} @ {target}/s: {stats.rate:.0f}/s, p50 {stats.p50 * 1000:.1f} ms, p99 {stats.p99 * 1000:.1f} ms, errors {stats.errors} ({verdict})"
+            f"  {name} @ {target}/s: got {stats.rate:.0f}/s, p50 {stats.p50 * 1000:.1f} ms,"
+            f" p99 {stats.p99 * 1000:.1f} ms, errors {stats.errors} ({'ok' if ok else 'over'})"
         )
-        if good(stats, target):
+        if ok:
             result.best = max(result.best or 0, target)
         elif target not in rates:
             break
@@ -155,6 +169,9 @@ def main() -> None:
         "--responses", type=int, default=1_000_000, help="responses seeded for the report queries"
     )
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample a web worker with py-spy at the highest fixed rate"
+    )
     parser.add_argument("--skip-reports", action="store_true")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -215,8 +232,16 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
     try:
         # About 5.6 webhooks a call with this mix (start, 3-4 answers, re-prompts, status);
         # the table shows the rate actually reached.
+        profile = (max(rates), web.descendants()[0], logs / "web-worker.pyspy") if args.profile else None
         result, loads = sweep(
-            "survey", "http://127.0.0.1:5103", rates, higher, args.seconds, calls=True, wpc=5.6
+            "survey",
+            "http://127.0.0.1:5103",
+            rates,
+            higher,
+            args.seconds,
+            calls=True,
+            wpc=5.6,
+            profile=profile,
         )
         say("waiting for the worker to score the low-score surveys")
         lags = low_score_to_score(database_url, loads)
@@ -224,6 +249,7 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
         web.stop()
         worker.stop()
     per_survey, counts = rows_per_survey(database_url)
+    out["survey_rates"] = rates
     out["survey"] = {str(k): asdict(v) for k, v in result.steps.items()} | {"best": result.best}
     out["low_score_to_score"] = {
         "count": len(lags),
@@ -235,61 +261,62 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
         "web_worker": peak_mb(web, children_only=True),
         "rq_worker": peak_mb(worker, children_only=False),
     }
+    out["profile"] = result.profile
     out["rows_per_survey"] = per_survey
     out["row_counts"] = counts
     return out
 
 
-def print_table(report: dict[str, Any]) -> None:
-    def ms(x: float) -> str:
-        return f"{x * 1000:7.1f}"
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f}"
 
-    print("\n== Survey webhooks (open loop, gunicorn as in the Procfile) ==")
-    print(
-        f"{'app':<10} {'target/s':>8} {'got/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}"
-    )
-    for name in ("baseline_ceiling", "baseline_floor", "survey"):
-        steps = report.get(name)
-        if not steps:
-            continue
-        for target, s in steps.items():
-            if target == "best":
-                continue
-            print(
-                f"{name.removeprefix('baseline_'):<10} {target:>8} {s['rate']:7.0f} {ms(s['p50'])} {ms(s['p95'])} {ms(s['p99'])} {ms(s['max'])} {s['errors']:6d}"
-            )
+
+def print_table(report: dict[str, Any]) -> None:
     if "survey" in report:
-        best = {n: report[n]["best"] for n in ("baseline_ceiling", "baseline_floor", "survey")}
-        print(
-            "\nhighest rate with p99 < 100 ms (webhooks/s): "
-            + ", ".join(f"{k.removeprefix('baseline_')} {v}" for k, v in best.items())
-        )
-        for base in ("baseline_ceiling", "baseline_floor"):
-            if best["survey"] and best[base]:
-                print(f"  survey / {base.removeprefix('baseline_')}: {best['survey'] / best[base]:.0%}")
-        p200 = report["survey"].get("200")
-        floor200 = report["baseline_floor"].get("200")
-        if p200 and floor200:
-            print(
-                f"  p99 at 200/s: survey {p200['p99'] * 1000:.1f} ms vs floor {floor200['p99'] * 1000:.1f} ms (target < 100 ms)"
-            )
-        lag = report["low_score_to_score"]
-        print(
-            f"\nlow score -> score committed: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s over {lag['count']}/{lag['expected']} surveys (target p95 < 2 s)"
-        )
-        rss = report["peak_rss_mb"]
-        print(
-            f"peak RSS: web worker {rss['web_worker']:.0f} MB (target < 150), RQ worker {rss['rq_worker']:.0f} MB"
-        )
-        print(f"rows written per survey: {report['rows_per_survey']:.1f}  {report['row_counts']}")
+        print_load(report)
     if "reports" in report:
-        print(
-            f"\n== Report queries on {report['args']['responses']:,} seeded responses (seeded in {report['seed_seconds']:.0f} s) =="
-        )
+        responses, seeded = report["args"]["responses"], report["seed_seconds"]
+        print(f"\n== Report queries on {responses:,} seeded responses (seeded in {seeded:.0f} s) ==")
         for name, t in report["reports"].items():
-            print(
-                f"  {name:<45} first {ms(t['first'])} ms  median {ms(t['median'])} ms  max {ms(t['max'])} ms  (target < 200)"
-            )
+            timings = f"first {_ms(t['first'])}  median {_ms(t['median'])}  max {_ms(t['max'])} ms"
+            print(f"  {name:<42} {timings}  (target < 200 ms)")
+
+
+def print_load(report: dict[str, Any]) -> None:
+    apps = {
+        "ceiling": report["baseline_ceiling"],
+        "floor": report["baseline_floor"],
+        "survey": report["survey"],
+    }
+    print("\n== Survey webhooks (open loop, gunicorn as in the Procfile) ==")
+    print(f"{'app':<8} {'target/s':>8} {'got/s':>6} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'errs':>6}")
+    for name, steps in apps.items():
+        for target, s in steps.items():
+            if target != "best":
+                latencies = f"{_ms(s['p50'])} {_ms(s['p95'])} {_ms(s['p99'])} {_ms(s['max'])}"
+                print(f"{name:<8} {target:>8} {s['rate']:6.0f} {latencies} {s['errors']:6d}")
+    best = {name: steps["best"] for name, steps in apps.items()}
+    print("\nhighest rate with p99 < 100 ms: " + ", ".join(f"{k} {v}/s" for k, v in best.items()))
+    for base in ("ceiling", "floor"):
+        if best["survey"] and best[base]:
+            print(f"  survey / {base}: {best['survey'] / best[base]:.0%}")
+    if "200" in apps["survey"] and "200" in apps["floor"]:
+        ours, floor = apps["survey"]["200"], apps["floor"]["200"]
+        print(f"  at 200/s: survey p99 {_ms(ours['p99'])} ms, floor {_ms(floor['p99'])} ms (target < 100 ms)")
+    lag = report["low_score_to_score"]
+    print(
+        f"\nlow score -> score committed: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s"
+        f" over {lag['count']}/{lag['expected']} surveys (target p95 < 2 s)"
+    )
+    rss = report["peak_rss_mb"]
+    print(
+        f"peak RSS: web worker {rss['web_worker']:.0f} MB (target < 150), RQ worker {rss['rq_worker']:.0f} MB"
+    )
+    print(f"rows written per survey: {report['rows_per_survey']:.1f}  {report['row_counts']}")
+    if report.get("profile"):
+        print(f"\nwhere a web worker's request time goes at {max(report['survey_rates'])}/s (py-spy):")
+        for share, frame in report["profile"]:
+            print(f"  {share:6.1%}  {frame}")
 
 
 if __name__ == "__main__":

@@ -118,6 +118,7 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
                 "completed",
                 p.started + FOUR_MIN,
                 p.started + FIVE_MIN,
+                p.started + FIVE_MIN,  # scored_at
             )
         ]
 
@@ -133,7 +134,22 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
     def score(p: Planned) -> list[tuple[Any, ...]]:
         category = "promoter" if p.nps >= 9 else "passive" if p.nps >= 7 else "detractor"
         low = p.csat == 1 or p.nps <= 2
-        return [(p.id, p.csat, p.nps, category, p.resolved, low, rule, p.started + FIVE_MIN)]
+        started = p.started + FOUR_MIN
+        return [
+            (
+                p.id,
+                p.agent_id,
+                p.queue,
+                started,
+                p.csat,
+                p.nps,
+                category,
+                p.resolved,
+                low,
+                rule,
+                p.started + FIVE_MIN,  # scored_at, as on the response
+            )
+        ]
 
     return [
         (
@@ -150,7 +166,7 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
         (
             "responses",
             "COPY survey_responses (id, call_id, survey_call_sid, flow_version_id, agent_id, queue,"
-            " language, disposition, started_at, ended_at) FROM STDIN",
+            " language, disposition, started_at, ended_at, scored_at) FROM STDIN",
             response,
         ),
         (
@@ -161,8 +177,8 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
         ),
         (
             "scores",
-            "COPY scores (response_id, csat, nps, nps_category, resolved, extreme_low, extreme_low_rule,"
-            " scored_at) FROM STDIN",
+            "COPY scores (response_id, agent_id, queue, started_at, csat, nps, nps_category, resolved,"
+            " extreme_low, extreme_low_rule, scored_at) FROM STDIN",
             score,
         ),
     ]
@@ -212,7 +228,7 @@ def seed(
             )
         conn.commit()
     with psycopg.connect(_plain_url(database_url), autocommit=True) as conn:
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM ANALYZE")
     return time.monotonic() - began
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ivr.extensions import db
-from ivr.models import SurveyResponse, utcnow
+from ivr.models import Score, SurveyResponse, utcnow
 from ivr.services import reports
 from tests.conftest import Twilio
 
@@ -28,10 +28,13 @@ def test_distributions_and_trend(app: Flask, twilio: Twilio) -> None:
     survey(twilio, "carol", "tech", ["5", "9", "1"])
     with app.app_context():
         # carol's survey was long ago: outside the 30-day window.
+        long_ago = utcnow() - timedelta(days=45)
+        carol = SurveyResponse.agent.has(ref="carol")
+        db.session.execute(update(SurveyResponse).where(carol).values(started_at=long_ago))
         db.session.execute(
-            update(SurveyResponse)
-            .where(SurveyResponse.agent.has(ref="carol"))
-            .values(started_at=utcnow() - timedelta(days=45))
+            update(Score)
+            .where(Score.response_id.in_(select(SurveyResponse.id).where(carol)))
+            .values(started_at=long_ago)
         )
         db.session.commit()
 
@@ -55,3 +58,7 @@ def test_distributions_and_trend(app: Flask, twilio: Twilio) -> None:
         assert billing.day == utcnow().date()
         assert [p.queue for p in reports.queue_daily_trend(queue="tech")] == ["tech"]
         assert reports.unscored_final_responses() == 0
+        # Scores carry the response's agent, queue and start for the reports.
+        score = db.session.scalar(select(Score).where(Score.csat == 2))
+        assert score is not None and score.queue == "tech" and score.agent_id is not None
+        assert score.response.scored_at is not None

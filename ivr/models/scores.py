@@ -1,10 +1,14 @@
-"""The score of a finished response, written by the scoring job (one row per response)."""
+"""The score of a finished response, written by the scoring job (one row per response).
+
+Scores double as the reports' fact table: the agent, queue and start time are copied from the
+response, so distributions and trends over a period read one indexed table and join nothing.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -15,11 +19,19 @@ if TYPE_CHECKING:
 
 class Score(Base):
     __tablename__ = "scores"
+    __table_args__ = (
+        Index("ix_scores_started_at", "started_at"),
+        Index("ix_scores_agent_id_started_at", "agent_id", "started_at"),
+        Index("ix_scores_queue_started_at", "queue", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(
         ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True
     )
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    queue: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[Timestamp]
     csat: Mapped[int | None]
     nps: Mapped[int | None]
     nps_category: Mapped[str | None] = mapped_column(String(16))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -35,11 +35,14 @@ class AnswerStatus(StrEnum):
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
-    # The reports filter by period, per agent or per queue.
     __table_args__ = (
-        Index("ix_survey_responses_agent_id_started_at", "agent_id", "started_at"),
-        Index("ix_survey_responses_queue_started_at", "queue", "started_at"),
-        Index("ix_survey_responses_started_at", "started_at"),
+        # The sweeper's question, "which final responses are still unscored?", reads only those.
+        Index(
+            "ix_survey_responses_unscored",
+            "ended_at",
+            postgresql_where=text("disposition <> 'in_progress' AND scored_at IS NULL"),
+            sqlite_where=text("disposition <> 'in_progress' AND scored_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,7 +50,7 @@ class SurveyResponse(Base):
     # The leg the survey runs on: Twilio's status callback for it closes the response.
     survey_call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id"))
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     queue: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(16))
     disposition: Mapped[Disposition] = mapped_column(
@@ -56,6 +59,8 @@ class SurveyResponse(Base):
     current_step: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     ended_at: Mapped[Timestamp | None]
+    # Set with the score, in the same transaction.
+    scored_at: Mapped[Timestamp | None]
 
     call: Mapped[Call] = relationship()
     agent: Mapped[Agent | None] = relationship()

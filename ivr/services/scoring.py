@@ -30,14 +30,18 @@ def score_response(response_id: int) -> Score | None:
     values = answer_values(response)
     kpis = {step.kpi: values.get(step.key) for step in compiled.flow.questions() if step.kpi}
 
+    now = utcnow()
     fields = {
+        "agent_id": response.agent_id,
+        "queue": response.queue,
+        "started_at": response.started_at,
         "csat": kpis.get("csat"),
         "nps": kpis.get("nps"),
         "nps_category": nps_category(kpis.get("nps")),
         "resolved": None if kpis.get("resolution") is None else kpis["resolution"] == "yes",
         "extreme_low": bool(compiled.extreme_low and compiled.extreme_low.evaluate(values)),
         "extreme_low_rule": compiled.flow.scoring.extreme_low,
-        "scored_at": utcnow(),
+        "scored_at": now,
     }
     for attempt in range(2):
         score = db.session.scalar(select(Score).filter_by(response_id=response_id))
@@ -46,6 +50,7 @@ def score_response(response_id: int) -> Score | None:
             db.session.add(score)
         for name, value in fields.items():
             setattr(score, name, value)
+        response.scored_at = now
         try:
             db.session.commit()
             return score
