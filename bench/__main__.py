@@ -68,14 +68,15 @@ def sweep(
     wpc: float = 1.0,
     profile: tuple[int, int, Path] | None = None,
 ) -> tuple[Sweep, list[LoadResult]]:
-    """Every rate in `rates`, then each of `higher` in turn until one misses p99 < 100 ms.
+    """Every rate in `rates`, then each of `higher` in turn until one misses p99 < 100 ms; then
+    halve the gap between the best rate that held and the first that did not.
 
     `profile` = (rate, pid, file): sample that process with py-spy during that rate's step.
     """
     result = Sweep(name)
-    loads = []
-    plan = sorted(set(rates)) + sorted(r for r in set(higher) if r > max(rates))
-    for target in plan:
+    loads: list[LoadResult] = []
+
+    def step(target: int) -> bool:
         warm = 6.0 if calls else 1.0
         spy = None
         if profile is not None and profile[0] == target:
@@ -95,8 +96,22 @@ def sweep(
         )
         if ok:
             result.best = max(result.best or 0, target)
-        elif target not in rates:
-            break
+        return ok
+
+    failed = [target for target in sorted(set(rates)) if not step(target)]
+    if not failed:
+        for target in sorted(r for r in set(higher) if r > max(rates)):
+            if not step(target):
+                failed.append(target)
+                break
+    # Narrow the gap between the best rate that held and the first that did not (to 10/s).
+    low, high = result.best or 0, min(failed, default=0)
+    while failed and high - low > 20:
+        middle = (low + high) // 20 * 10
+        if step(middle):
+            low = middle
+        else:
+            high = middle
     return result, loads
 
 
@@ -291,10 +306,11 @@ def print_load(report: dict[str, Any]) -> None:
     print("\n== Survey webhooks (open loop, gunicorn as in the Procfile) ==")
     print(f"{'app':<8} {'target/s':>8} {'got/s':>6} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'errs':>6}")
     for name, steps in apps.items():
-        for target, s in steps.items():
-            if target != "best":
-                latencies = f"{_ms(s['p50'])} {_ms(s['p95'])} {_ms(s['p99'])} {_ms(s['max'])}"
-                print(f"{name:<8} {target:>8} {s['rate']:6.0f} {latencies} {s['errors']:6d}")
+        targets = sorted(int(target) for target in steps if target != "best")
+        for target in targets:
+            s = steps[str(target)]
+            latencies = f"{_ms(s['p50'])} {_ms(s['p95'])} {_ms(s['p99'])} {_ms(s['max'])}"
+            print(f"{name:<8} {target:>8} {s['rate']:6.0f} {latencies} {s['errors']:6d}")
     best = {name: steps["best"] for name, steps in apps.items()}
     print("\nhighest rate with p99 < 100 ms: " + ", ".join(f"{k} {v}/s" for k, v in best.items()))
     for base in ("ceiling", "floor"):

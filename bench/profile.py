@@ -26,7 +26,7 @@ def start(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None
     if exe is None:
         return None
     argv = [exe, "record", "--pid", str(pid), "--format", "raw", "-o", str(out)]
-    argv += ["--duration", str(int(seconds)), "--rate", "250", "--nonblocking"]
+    argv += ["--duration", str(int(seconds)), "--rate", "100", "--nonblocking"]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -37,8 +37,8 @@ def summary(raw: Path, top: int = 22) -> list[tuple[float, str]]:
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        if not any("handle_request" in frame for frame in frames):
-            continue
+        if not count.isdigit() or not any("handle_request" in frame for frame in frames):
+            continue  # not a request's stack (idle threads, other lines py-spy writes)
         n = int(count)
         total += n
         seen = set()
