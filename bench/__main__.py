@@ -23,7 +23,7 @@ from bench import profile as bench_profile
 from bench import stack
 from bench.baseline_app import create_table
 from bench.load import LoadResult, Stats, percentile, run_open_loop
-from bench.seed import reset_schema, seed
+from bench.seed import ensure_database, reset_schema, seed
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/14"
@@ -38,15 +38,6 @@ class Sweep:
     steps: dict[int, Stats] = field(default_factory=dict)
     best: int | None = None  # highest target rate with p99 under 100 ms and no errors
     profile: list[tuple[float, str]] = field(default_factory=list)
-
-
-def ensure_database(url: str) -> None:
-    parsed = sa.engine.make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}):
-            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def say(text: str) -> None:

@@ -38,6 +38,15 @@ def _plain_url(url: str) -> str:
     return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def ensure_database(url: str) -> None:
+    parsed = sa.engine.make_url(url)
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}):
+            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
 def reset_schema(database_url: str) -> None:
     """Drop and rebuild the schema with the migrations, exactly as production does."""
     from flask_migrate import upgrade
@@ -241,8 +250,6 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--queues", type=int, default=20)
     args = parser.parse_args()
-    from bench.__main__ import ensure_database
-
     ensure_database(args.database_url)
     reset_schema(args.database_url)
     seconds = seed(args.database_url, args.responses, args.agents, args.queues)
