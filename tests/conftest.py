@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from redis import Redis
 from twilio.request_validator import RequestValidator
+from werkzeug.serving import make_server
 
 from ivr import create_app
 from ivr.extensions import db
@@ -155,6 +157,17 @@ def app(app_factory: Callable[..., Flask]) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on a free loopback port, in threads."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    thread.join(timeout=5)
 
 
 @pytest.fixture

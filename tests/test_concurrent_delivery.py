@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
-from werkzeug.serving import make_server
 
 from ivr.extensions import db
 from ivr.models import Agent, AgentLeg, Answer, Call, SurveyResponse
@@ -19,16 +17,6 @@ from ivr.simulator import http_transport
 from tests.conftest import AUTH_TOKEN
 
 COPIES = 8
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
 
 
 def burst(url: str, form: dict[str, str]) -> list[tuple[int, str]]:
@@ -51,7 +39,8 @@ def count(app: Flask, model: type) -> int:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_racing_duplicates_store_one_of_everything(app: Flask, server: str, backend: str) -> None:
+def test_racing_duplicates_store_one_of_everything(app: Flask, live_server: str, backend: str) -> None:
+    server = live_server
     started = burst(f"{server}/voice/survey?agent=new-agent&queue=billing", {"CallSid": "CA-race"})
     assert [status for status, _ in started] == [200] * COPIES
     actions = {ET.fromstring(body).find("Gather").get("action") for _, body in started}  # type: ignore[union-attr]

@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
-import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from ivr.services import responses
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -> None:
