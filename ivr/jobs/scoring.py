@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ivr import jobs
 from ivr.extensions import db
-from ivr.models import Disposition, SurveyResponse, utcnow
+from ivr.models import SurveyResponse, utcnow
 from ivr.services import scoring
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,7 @@ def sweep_unscored(min_age_seconds: int = 60) -> list[int]:
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
     ids = db.session.scalars(
         select(SurveyResponse.id)
-        .where(
-            # The same predicate as the partial index ix_survey_responses_unscored.
-            SurveyResponse.disposition != Disposition.in_progress,
-            SurveyResponse.scored_at.is_(None),
-            SurveyResponse.ended_at <= cutoff,
-        )
+        .where(SurveyResponse.awaiting_score(), SurveyResponse.ended_at <= cutoff)
         .order_by(SurveyResponse.id)
     ).all()
     db.session.rollback()

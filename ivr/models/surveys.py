@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -33,6 +33,11 @@ class AnswerStatus(StrEnum):
     skipped = "skipped"  # retries ran out and the step's policy was to move on
 
 
+# Final but not yet scored: the sweeper's and the reports' question. The partial index below
+# and migration 0002 use the same predicate, so keep the three in step.
+_UNSCORED_SQL = "disposition <> 'in_progress' AND scored_at IS NULL"
+
+
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
     __table_args__ = (
@@ -40,8 +45,8 @@ class SurveyResponse(Base):
         Index(
             "ix_survey_responses_unscored",
             "ended_at",
-            postgresql_where=text("disposition <> 'in_progress' AND scored_at IS NULL"),
-            sqlite_where=text("disposition <> 'in_progress' AND scored_at IS NULL"),
+            postgresql_where=text(_UNSCORED_SQL),
+            sqlite_where=text(_UNSCORED_SQL),
         ),
     )
 
@@ -69,6 +74,11 @@ class SurveyResponse(Base):
         back_populates="response", order_by="Answer.id", cascade="all, delete-orphan"
     )
     score: Mapped[Score | None] = relationship(back_populates="response")
+
+    @classmethod
+    def awaiting_score(cls) -> ColumnElement[bool]:
+        """Final but not yet scored; matches the partial index ix_survey_responses_unscored."""
+        return and_(cls.disposition != Disposition.in_progress, cls.scored_at.is_(None))
 
     def __repr__(self) -> str:
         return f"<SurveyResponse {self.id} {self.disposition}>"

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from ivr.extensions import db
-from ivr.models import Agent, Disposition, Score, SurveyResponse, utcnow
+from ivr.models import Agent, Score, SurveyResponse, utcnow
 
 CSAT_BOTTOM_BOX = 2  # 1-2 on a 1-5 scale
 CSAT_TOP_BOX = 4  # 4-5
@@ -98,8 +98,9 @@ def queue_daily_trend(days: int = 30, queue: str | None = None) -> list[DailyPoi
             func.count(),
             func.avg(Score.csat),
             func.sum(case((Score.csat <= CSAT_BOTTOM_BOX, 1), else_=0)),
-            func.sum(case((Score.nps >= 9, 1), else_=0)),
-            func.sum(case((Score.nps <= 6, 1), else_=0)),
+            # The category scoring decided (ivr.services.scoring.nps_category), not the cut-offs again.
+            func.sum(case((Score.nps_category == "promoter", 1), else_=0)),
+            func.sum(case((Score.nps_category == "detractor", 1), else_=0)),
             func.count(Score.nps),
         )
         .where(Score.started_at >= _since(days))
@@ -128,9 +129,4 @@ def queue_daily_trend(days: int = 30, queue: str | None = None) -> list[DailyPoi
 
 def unscored_final_responses() -> int:
     """Finished responses still waiting for their score: the work queue a supervisor worries about."""
-    query = select(func.count()).where(
-        # The same predicate as the partial index ix_survey_responses_unscored.
-        SurveyResponse.disposition != Disposition.in_progress,
-        SurveyResponse.scored_at.is_(None),
-    )
-    return int(db.session.scalar(query) or 0)
+    return int(db.session.scalar(select(func.count()).where(SurveyResponse.awaiting_score())) or 0)

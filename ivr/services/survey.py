@@ -19,6 +19,7 @@ from ivr.flows import CompiledFlow
 from ivr.flows.schema import MessageStep, QuestionStep
 from ivr.jobs.scoring import enqueue_scoring
 from ivr.models import Agent, AgentLeg, Answer, AnswerStatus, Call, Disposition, SurveyResponse, utcnow
+from ivr.services.answers import answer_value
 from ivr.services.flow_versions import registry
 from ivr.services.survey_state import SurveyState, load_state, save_state
 
@@ -139,8 +140,7 @@ def answer_step(response_id: int, step_key: str, digits: str | None, attempt: At
     parsed = step.parse_digits(keys) if keys else None
     if parsed is not None:
         value, number = parsed
-        _store_answer(state.id, step, AnswerStatus.answered, keys, value, number, attempt)
-        state.values[step_key] = number if number is not None else value
+        _store_answer(state, step, AnswerStatus.answered, keys, value, number, attempt)
         turn = _closing(state, compiled) if was_final else _advance(state, compiled, step_key)
     else:
         if keys:
@@ -154,8 +154,7 @@ def answer_step(response_id: int, step_key: str, digits: str | None, attempt: At
         if not exhausted:
             db.session.rollback()
             return Turn(compiled, state.language, state.id, say=(reprompt,), ask=step, attempt=attempt)
-        _store_answer(state.id, step, AnswerStatus.skipped, keys or None, None, None, attempt)
-        state.values[step_key] = None
+        _store_answer(state, step, AnswerStatus.skipped, keys or None, None, None, attempt)
         if was_final:
             turn = _closing(state, compiled)
         elif step.on_exhausted == "end":
@@ -244,7 +243,7 @@ def _record_leg(call_id: int, agent_id: int, queue: str | None) -> None:
 
 
 def _store_answer(
-    response_id: int,
+    state: SurveyState,
     step: QuestionStep,
     status: AnswerStatus,
     raw: str | None,
@@ -255,7 +254,7 @@ def _store_answer(
     stored = insert_ignore(
         Answer,
         {
-            "response_id": response_id,
+            "response_id": state.id,
             "step_key": step.key,
             "status": status,
             "raw_input": raw,
@@ -267,7 +266,8 @@ def _store_answer(
         ["response_id", "step_key"],
     )
     if stored is None:
-        log.info("response %s step %s: answer already stored by a concurrent delivery", response_id, step.key)
+        log.info("response %s step %s: answer already stored by a concurrent delivery", state.id, step.key)
+    state.values[step.key] = answer_value(status, value, number)
 
 
 def _advance(state: SurveyState, compiled: CompiledFlow, after: str | None, lead: Sequence[str] = ()) -> Turn:
