@@ -6,6 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+from croniter import croniter
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -44,6 +45,24 @@ class Settings(BaseSettings):
     ivr_api_keys: Annotated[list[str], NoDecode] = []
     # The flow a survey runs when the request names none.
     default_flow: str = "post-call-csat"
+    # Twilio's REST API (outbound SMS and calls). Point it at a stand-in to test or demo
+    # without a Twilio account.
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # The number (or Messaging Service SID, MG...) SMS notifications are sent from.
+    twilio_sms_from: str | None = None
+    # E-mail notifications. Without SMTP_HOST the e-mail channel fails visibly.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "surveys@localhost"
+    # Seconds between a failed notification's attempts (RQ Retry); one entry per retry.
+    notification_retry_intervals: Annotated[list[int], NoDecode] = [10, 60, 300]
+    # When agents' daily feedback digests go out (cron syntax, in the worker machine's local time).
+    feedback_digest_cron: str = "0 17 * * *"
+    # How often the scheduler looks for lost jobs, unsent notifications and missed deadlines.
+    housekeeping_interval_seconds: int = 60
     callflows_dir: Path = PROJECT_ROOT / "callflows"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -55,7 +74,21 @@ class Settings(BaseSettings):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
 
-    @field_validator("public_base_url")
+    @field_validator("notification_retry_intervals", mode="before")
+    @classmethod
+    def _split_intervals(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("feedback_digest_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression (e.g. '0 17 * * *')")
+        return value
+
+    @field_validator("public_base_url", "twilio_api_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

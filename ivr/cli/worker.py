@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from redis import Redis
 from rq import SimpleWorker, Worker
+from rq.cron import CronScheduler
 from rq.worker import BaseWorker
 
 from ivr.extensions import db
-from ivr.jobs import QUEUES, job_queue
+from ivr.jobs import QUEUES, SCHEDULED_QUEUE, job_queue
+from ivr.jobs.scheduled import housekeeping, send_digests
 from ivr.jobs.scoring import sweep_unscored
+from ivr.settings import Settings
 
 
 @click.command()
 @with_appcontext
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (retries, deadlines).")
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Also run RQ's scheduler (retries, deadlines) and the periodic jobs (housekeeping, digests).",
+)
 @click.option(
     "--fork",
     is_flag=True,
@@ -42,8 +51,37 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         worker_class = Worker
     names = list(queues) or list(QUEUES)
+    redis = job_queue().redis
+    assert redis is not None
     click.echo(f"worker listening on {', '.join(names)}" + (" (a fork per job)" if fork else ""))
-    worker_class(names, connection=job_queue().redis).work(burst=burst, with_scheduler=with_scheduler)
+    stop = threading.Event()
+    if with_scheduler and not burst:
+        settings = current_app.extensions["ivr.settings"]
+        threading.Thread(target=_periodic, args=(redis, settings, stop), name="rq-cron", daemon=True).start()
+        click.echo(
+            f"scheduler on: housekeeping every {settings.housekeeping_interval_seconds} s, "
+            f"feedback digests at '{settings.feedback_digest_cron}'"
+        )
+    try:
+        worker_class(names, connection=redis).work(burst=burst, with_scheduler=with_scheduler)
+    finally:
+        stop.set()
+
+
+def _periodic(redis: Redis, settings: Settings, stop: threading.Event) -> None:
+    """RQ's cron, run beside the worker: puts the periodic jobs on the scheduled queue.
+
+    Every worker started with --with-scheduler runs one; the jobs are idempotent, so two
+    workers enqueuing the same sweep cost a little work and change nothing.
+    """
+    cron = CronScheduler(connection=redis, name=f"ivr-cron-{os.getpid()}")
+    cron.register(
+        housekeeping, SCHEDULED_QUEUE, interval=settings.housekeeping_interval_seconds, result_ttl=0
+    )
+    cron.register(send_digests, SCHEDULED_QUEUE, cron=settings.feedback_digest_cron, result_ttl=0)
+    while not stop.is_set():
+        cron.enqueue_jobs()
+        stop.wait(max(cron.calculate_sleep_interval(), 1))
 
 
 @click.group("jobs", cls=AppGroup)
@@ -57,3 +95,24 @@ def jobs_sweep(min_age: int) -> None:
     """Enqueue scoring for every final response still unscored."""
     ids = sweep_unscored(min_age)
     click.echo(f"{len(ids)} unscored response(s) enqueued" + (f": {ids}" if ids else ""))
+
+
+@jobs_group.command("housekeeping")
+@click.option("--min-age", default=60, show_default=True, help="Seconds a response must have been final.")
+def jobs_housekeeping(min_age: int) -> None:
+    """Redo what lost jobs left undone: scores, notifications, overdue callback tasks.
+
+    The worker's scheduler runs this every minute. Without Redis, run it from cron.
+    """
+    done = housekeeping(min_age)
+    click.echo(
+        f"{len(done.rescored)} response(s) sent for scoring, {len(done.redelivered)} notification(s) "
+        f"sent again, {len(done.escalated)} overdue callback task(s) escalated"
+    )
+
+
+@jobs_group.command("digests")
+def jobs_digests() -> None:
+    """Send each agent their feedback digest now (the scheduler does it daily)."""
+    planned = send_digests()
+    click.echo(f"{len(planned)} digest(s) sent")

@@ -19,12 +19,14 @@ class CompiledFlow:
     voices: dict[str, LanguageVoice]
     conditions: dict[str, Condition] = field(init=False, compare=False)
     extreme_low: Condition | None = field(init=False, compare=False)
+    extreme_high: Condition | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         conditions = {s.key: Condition.parse(s.when) for s in self.flow.steps if s.when}
         object.__setattr__(self, "conditions", conditions)
-        rule = self.flow.scoring.extreme_low
-        object.__setattr__(self, "extreme_low", Condition.parse(rule) if rule else None)
+        for name in ("extreme_low", "extreme_high"):
+            rule = getattr(self.flow.scoring, name)
+            object.__setattr__(self, name, Condition.parse(rule) if rule else None)
 
     @property
     def id(self) -> str:

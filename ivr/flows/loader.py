@@ -129,10 +129,10 @@ def _check_flow(name: str, path: Path, flow: Flow, catalog: PromptCatalog) -> li
         if step.when:
             problems.extend(_check_condition(name, flow, step.when, earlier, step.key, "when"))
         earlier[step.key] = step
-    if flow.scoring.extreme_low:
-        problems.extend(
-            _check_condition(name, flow, flow.scoring.extreme_low, earlier, None, "scoring.extreme_low")
-        )
+    for rule_name in ("extreme_low", "extreme_high"):
+        rule = getattr(flow.scoring, rule_name)
+        if rule:
+            problems.extend(_check_condition(name, flow, rule, earlier, None, f"scoring.{rule_name}"))
     return problems
 
 

@@ -148,8 +148,12 @@ Step = Annotated[MessageStep | RatingStep | YesNoStep | ChoiceStep, Field(discri
 
 
 class Scoring(_Strict):
-    # A condition over the answers, e.g. "csat == 1 or nps <= 2".
+    # A condition over the answers, e.g. "csat == 1 or nps <= 2": opens a callback task.
     extreme_low: str | None = None
+    # Praise, e.g. "csat == 5 and nps >= 9": the agent hears about it at once.
+    extreme_high: str | None = None
+    # How long a supervisor has to call back after an extreme low, before it is escalated.
+    callback_deadline_hours: int = Field(default=24, ge=1, le=720)
 
 
 class ClosingPrompts(_Strict):

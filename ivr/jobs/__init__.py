@@ -1,14 +1,19 @@
 """Background jobs on RQ, enqueued only after the commit that makes their rows visible.
 
+Three named queues: `scoring` (score a response, close the loop), `notifications` (deliver
+one SMS, e-mail or webhook) and `scheduled` (deadlines, digests, the sweepers).
+
 Without REDIS_URL (the embedded default) a job runs in the same process right after the
-commit. With Redis, a failure to enqueue is logged and left to the sweeper: the database row
-is the truth, so a lost job delays work and never loses it.
+commit, and nothing is scheduled for later: run `flask jobs housekeeping` from cron instead.
+With Redis, a failure to enqueue is logged and left to the sweepers: the database row is the
+truth, so a lost job delays work and never loses it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
@@ -19,7 +24,12 @@ from rq import Queue, Retry
 log = logging.getLogger(__name__)
 
 SCORING_QUEUE = "scoring"
-QUEUES = (SCORING_QUEUE,)
+NOTIFICATIONS_QUEUE = "notifications"
+SCHEDULED_QUEUE = "scheduled"
+# A worker takes jobs in this order: a score waiting is a callback task waiting.
+QUEUES = (SCORING_QUEUE, NOTIFICATIONS_QUEUE, SCHEDULED_QUEUE)
+
+DEFAULT_RETRY = Retry(max=3, interval=[5, 30, 120])
 
 
 class JobQueue:
@@ -29,25 +39,48 @@ class JobQueue:
             Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2) if redis_url else None
         )
 
+    @property
+    def inline(self) -> bool:
+        return self.redis is None
+
     def queue(self, name: str) -> Queue:
         if self.redis is None:
             raise RuntimeError("jobs run inline: there is no Redis queue")
         return Queue(name, connection=self.redis)
 
-    def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str, queue: str = SCORING_QUEUE) -> None:
+    def enqueue(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        job_id: str,
+        queue: str = SCORING_QUEUE,
+        retry: Retry | None = DEFAULT_RETRY,
+        at: datetime | None = None,
+    ) -> None:
         if self.redis is None:
+            if at is not None:
+                log.info("%s is due at %s; without Redis, `flask jobs housekeeping` runs it", job_id, at)
+                return
             try:
                 func(*args)
             except Exception:
-                log.exception("inline job %s failed; the sweeper will try again", job_id)
+                log.exception("inline job %s failed; the sweepers will try again", job_id)
             return
-        try:
+        options: dict[str, Any] = {
+            "args": args,
+            "job_id": job_id,
             # The database row is the job's result: nothing needs RQ to keep it in Redis.
-            self.queue(queue).enqueue_call(
-                func, args=args, job_id=job_id, result_ttl=0, retry=Retry(max=3, interval=[5, 30, 120])
-            )
+            "result_ttl": 0,
+            "retry": retry,
+        }
+        try:
+            target = self.queue(queue)
+            if at is None:
+                target.enqueue_call(func, **options)
+            else:
+                target.enqueue_at(at, func, *args, job_id=job_id, result_ttl=0, retry=retry)
         except RedisError as exc:
-            log.warning("could not enqueue %s (%s); the sweeper will enqueue it later", job_id, exc)
+            log.warning("could not enqueue %s (%s); the sweepers will enqueue it later", job_id, exc)
 
 
 def init_app(app: Flask) -> None:
@@ -60,5 +93,12 @@ def job_queue() -> JobQueue:
     return queue
 
 
-def enqueue(func: Callable[..., Any], *args: Any, job_id: str, queue: str = SCORING_QUEUE) -> None:
-    job_queue().enqueue(func, *args, job_id=job_id, queue=queue)
+def enqueue(
+    func: Callable[..., Any],
+    *args: Any,
+    job_id: str,
+    queue: str = SCORING_QUEUE,
+    retry: Retry | None = DEFAULT_RETRY,
+    at: datetime | None = None,
+) -> None:
+    job_queue().enqueue(func, *args, job_id=job_id, queue=queue, retry=retry, at=at)

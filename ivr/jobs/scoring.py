@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from ivr import jobs
 from ivr.extensions import db
+from ivr.jobs.notifications import enqueue_delivery
+from ivr.jobs.scheduled import schedule_deadline
 from ivr.models import SurveyResponse, utcnow
 from ivr.services import scoring
 
@@ -16,13 +18,25 @@ log = logging.getLogger(__name__)
 
 
 def score_response(response_id: int) -> int | None:
-    """Score one finished response; returns the score id (None when there is nothing to score)."""
-    score = scoring.score_response(response_id)
-    if score is None:
+    """Score one finished response and close the loop; returns the score id (None: nothing to score)."""
+    scored = scoring.score_response(response_id)
+    if scored is None:
         log.info("response %s: nothing to score (gone or still in progress)", response_id)
         return None
-    log.info("response %s scored: extreme_low=%s", response_id, score.extreme_low)
-    return score.id
+    log.info(
+        "response %s scored: extreme_low=%s feedback=%s task=%s notifications=%s",
+        response_id,
+        scored.extreme_low,
+        scored.feedback_item_id,
+        scored.task_id,
+        scored.notification_ids,
+    )
+    # After the commit: the rows these jobs read are there for them.
+    for notification_id in scored.notification_ids:
+        enqueue_delivery(notification_id)
+    if scored.task_id is not None and scored.task_due_at is not None:
+        schedule_deadline(scored.task_id, scored.task_due_at)
+    return scored.score_id
 
 
 def enqueue_scoring(response_id: int) -> None:

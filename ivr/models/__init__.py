@@ -1,12 +1,16 @@
 """Typed SQLAlchemy models, one module per part of the domain."""
 
-from ivr.models.agents import Agent
+from ivr.models.agents import Agent, FeedbackDelivery
 from ivr.models.api_keys import ApiKey
 from ivr.models.base import Base, utcnow
+from ivr.models.callback_tasks import CallbackTask, CallbackTaskEvent, RootCause, TaskOutcome, TaskStatus
 from ivr.models.calls import AgentLeg, Call
+from ivr.models.feedback import FeedbackItem, FeedbackKind
 from ivr.models.flows import FlowVersion
+from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
 from ivr.models.scores import Score
 from ivr.models.surveys import Answer, AnswerStatus, Disposition, SurveyResponse
+from ivr.models.teams import Supervisor, Team
 
 __all__ = [
     "Agent",
@@ -16,9 +20,23 @@ __all__ = [
     "ApiKey",
     "Base",
     "Call",
+    "CallbackTask",
+    "CallbackTaskEvent",
+    "Channel",
     "Disposition",
+    "FeedbackDelivery",
+    "FeedbackItem",
+    "FeedbackKind",
     "FlowVersion",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationStatus",
+    "RootCause",
     "Score",
+    "Supervisor",
     "SurveyResponse",
+    "TaskOutcome",
+    "TaskStatus",
+    "Team",
     "utcnow",
 ]

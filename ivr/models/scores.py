@@ -33,12 +33,19 @@ class Score(Base):
     queue: Mapped[str | None] = mapped_column(String(128))
     started_at: Mapped[Timestamp]
     csat: Mapped[int | None]
+    # The top two and bottom two points of the CSAT scale (4-5 and 1-2 on a 1-5 scale).
+    csat_top_box: Mapped[bool | None]
+    csat_bottom_box: Mapped[bool | None]
     nps: Mapped[int | None]
     nps_category: Mapped[str | None] = mapped_column(String(16))
+    # Customer effort, on the flow's CES scale (lower is easier).
+    ces: Mapped[int | None]
     resolved: Mapped[bool | None]
     extreme_low: Mapped[bool] = mapped_column(default=False)
-    # The flow's rule as it was evaluated, kept for audit.
+    # The flow's rules as they were evaluated, kept for audit.
     extreme_low_rule: Mapped[str | None] = mapped_column(String(255))
+    extreme_high: Mapped[bool] = mapped_column(default=False)
+    extreme_high_rule: Mapped[str | None] = mapped_column(String(255))
     scored_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     response: Mapped[SurveyResponse] = relationship(back_populates="score")

@@ -12,7 +12,9 @@ from ivr.models.base import Base, Timestamp, utcnow
 
 if TYPE_CHECKING:
     from ivr.models.agents import Agent
+    from ivr.models.callback_tasks import CallbackTask
     from ivr.models.calls import Call
+    from ivr.models.feedback import FeedbackItem
     from ivr.models.flows import FlowVersion
     from ivr.models.scores import Score
 
@@ -74,6 +76,8 @@ class SurveyResponse(Base):
         back_populates="response", order_by="Answer.id", cascade="all, delete-orphan"
     )
     score: Mapped[Score | None] = relationship(back_populates="response")
+    feedback_item: Mapped[FeedbackItem | None] = relationship(back_populates="response")
+    callback_task: Mapped[CallbackTask | None] = relationship(back_populates="response")
 
     @classmethod
     def awaiting_score(cls) -> ColumnElement[bool]:

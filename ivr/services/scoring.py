@@ -1,12 +1,23 @@
-"""Score a finished response: CSAT, NPS and its category, resolution, the extreme-low rule."""
+"""Score a finished response and close the loop, all in one transaction.
+
+The score, the agent's feedback item, the callback task (for an extreme low) and the
+notifications they cause are committed together: a worker killed half-way leaves nothing,
+and running the job again finds what an earlier run committed and adds nothing twice.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ivr.extensions import db
+from ivr.flows.compiled import CompiledFlow
+from ivr.flows.schema import RatingStep
 from ivr.models import Score, SurveyResponse, utcnow
+from ivr.services import callback_tasks, feedback, notifications
 from ivr.services.answers import answer_values
 from ivr.services.flow_versions import registry
 
@@ -21,42 +32,83 @@ def nps_category(nps: int | None) -> str | None:
     return "detractor"
 
 
-def score_response(response_id: int) -> Score | None:
-    """Write (or rewrite) the response's score; safe to run any number of times."""
-    response = db.session.get(SurveyResponse, response_id)
-    if response is None or not response.disposition.is_final:
-        return None
-    compiled = registry().for_version(response.flow_version_id)
-    values = answer_values(response)
-    kpis = {step.kpi: values.get(step.key) for step in compiled.flow.questions() if step.kpi}
+@dataclass
+class Scored:
+    """What a scoring run committed, for the job to act on after the commit."""
 
-    now = utcnow()
-    fields = {
+    score_id: int
+    extreme_low: bool
+    feedback_item_id: int | None = None
+    # A task this run opened (None when there is none, or an earlier run opened it).
+    task_id: int | None = None
+    task_due_at: datetime | None = None
+    notification_ids: list[int] = field(default_factory=list)
+
+
+def score_fields(response: SurveyResponse, compiled: CompiledFlow) -> dict[str, Any]:
+    """The score of a response from whatever answers it has (partial responses too)."""
+    values = answer_values(response)
+    kpi_steps = {step.kpi: step for step in compiled.flow.questions() if step.kpi}
+    kpis = {kpi: values.get(step.key) for kpi, step in kpi_steps.items()}
+    csat, csat_step = kpis.get("csat"), kpi_steps.get("csat")
+    top_box = bottom_box = None
+    if csat is not None and isinstance(csat_step, RatingStep):
+        # Top two and bottom two points of the scale: 4-5 and 1-2 on a 1-5 scale.
+        top_box, bottom_box = csat >= csat_step.max - 1, csat <= csat_step.min + 1
+    return {
         "agent_id": response.agent_id,
         "queue": response.queue,
         "started_at": response.started_at,
-        "csat": kpis.get("csat"),
+        "csat": csat,
+        "csat_top_box": top_box,
+        "csat_bottom_box": bottom_box,
         "nps": kpis.get("nps"),
         "nps_category": nps_category(kpis.get("nps")),
+        "ces": kpis.get("ces"),
         "resolved": None if kpis.get("resolution") is None else kpis["resolution"] == "yes",
         "extreme_low": bool(compiled.extreme_low and compiled.extreme_low.evaluate(values)),
         "extreme_low_rule": compiled.flow.scoring.extreme_low,
-        "scored_at": now,
+        "extreme_high": bool(compiled.extreme_high and compiled.extreme_high.evaluate(values)),
+        "extreme_high_rule": compiled.flow.scoring.extreme_high,
     }
-    for attempt in range(2):
-        score = db.session.scalar(select(Score).filter_by(response_id=response_id))
-        if score is None:
-            score = Score(response_id=response_id)
-            db.session.add(score)
-        for name, value in fields.items():
-            setattr(score, name, value)
-        response.scored_at = now
-        try:
-            db.session.commit()
-            return score
-        except IntegrityError:
-            # Another run inserted the score first; update theirs instead.
-            db.session.rollback()
-            if attempt:
-                raise
-    return None
+
+
+def score_response(response_id: int) -> Scored | None:
+    """Write (or rewrite) the response's score and close the loop; safe to run any number of times."""
+    # The row lock makes concurrent runs for one response take turns (PostgreSQL; SQLite
+    # serialises writers anyway), so each sees what the other committed.
+    response = db.session.scalars(
+        select(SurveyResponse).filter_by(id=response_id).with_for_update()
+    ).one_or_none()
+    if response is None or not response.disposition.is_final:
+        db.session.rollback()
+        return None
+    compiled = registry().for_version(response.flow_version_id)
+
+    now = utcnow()
+    fields = score_fields(response, compiled)
+    score = db.session.scalar(select(Score).filter_by(response_id=response_id))
+    if score is None:
+        score = Score(response_id=response_id)
+        db.session.add(score)
+    for name, value in fields.items():
+        setattr(score, name, value)
+    score.scored_at = response.scored_at = now
+    db.session.flush()
+
+    item = feedback.record(response, score, compiled)
+    task = (
+        callback_tasks.open_for(response, score, compiled.flow.scoring.callback_deadline_hours)
+        if score.extreme_low
+        else None
+    )
+    planned = notifications.take_planned()
+    db.session.commit()
+    return Scored(
+        score_id=score.id,
+        extreme_low=score.extreme_low,
+        feedback_item_id=item.id if item else None,
+        task_id=task.id if task else None,
+        task_due_at=task.due_at if task else None,
+        notification_ids=planned,
+    )

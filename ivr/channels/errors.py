@@ -1,0 +1,2 @@
+class DeliveryError(Exception):
+    """A notification could not be delivered this time; the message says why."""

@@ -1,0 +1,68 @@
+"""Jobs on the `scheduled` queue: deadlines, digests and the housekeeping sweep.
+
+A callback task's deadline is an RQ job scheduled for the moment it falls due (the worker's
+`--with-scheduler` moves it onto the queue then). Housekeeping, every minute, redoes anything a
+lost job would have done: unscored responses, undelivered notifications, missed deadlines.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ivr import jobs
+from ivr.jobs.notifications import enqueue_delivery
+from ivr.services import callback_tasks, feedback, notifications
+
+log = logging.getLogger(__name__)
+
+# Longer than a notification's whole retry schedule, so a retry under way is not doubled.
+STUCK_NOTIFICATION_AGE = timedelta(minutes=15)
+
+
+def escalate_task(task_id: int) -> bool:
+    """At the task's deadline: escalate it if still open, and notify the next level."""
+    change = callback_tasks.escalate(task_id)
+    if change is None:
+        return False
+    log.info("callback task %s escalated; notifications %s", task_id, change.notification_ids)
+    for notification_id in change.notification_ids:
+        enqueue_delivery(notification_id)
+    return True
+
+
+def schedule_deadline(task_id: int, due_at: datetime) -> None:
+    jobs.enqueue(
+        escalate_task, task_id, job_id=f"escalate-task-{task_id}", queue=jobs.SCHEDULED_QUEUE, at=due_at
+    )
+
+
+def send_digests() -> list[int]:
+    """Each agent's feedback since their last digest, in one e-mail."""
+    planned = feedback.send_digests()
+    for notification_id in planned:
+        enqueue_delivery(notification_id)
+    log.info("%s feedback digest(s) planned", len(planned))
+    return planned
+
+
+@dataclass(frozen=True)
+class Housekeeping:
+    rescored: list[int]
+    redelivered: list[int]
+    escalated: list[int]
+
+
+def housekeeping(min_age_seconds: int = 60) -> Housekeeping:
+    """Redo whatever a lost job left undone; safe to run from any number of places."""
+    from ivr.jobs.scoring import sweep_unscored
+
+    rescored = sweep_unscored(min_age_seconds)
+    redelivered = notifications.stuck(STUCK_NOTIFICATION_AGE)
+    for notification_id in redelivered:
+        enqueue_delivery(notification_id)
+    escalated = [task_id for task_id in callback_tasks.overdue_open() if escalate_task(task_id)]
+    if rescored or redelivered or escalated:
+        log.info("housekeeping: rescored %s, redelivered %s, escalated %s", rescored, redelivered, escalated)
+    return Housekeeping(rescored, redelivered, escalated)

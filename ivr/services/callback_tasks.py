@@ -1,0 +1,253 @@
+"""Callback tasks: opened by scoring, claimed and closed by supervisors, escalated at deadline.
+
+Every change is one transaction that also writes the task's history event and plans its
+notifications; the caller enqueues the deliveries after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import selectinload
+
+from ivr.extensions import db
+from ivr.models import (
+    Agent,
+    Call,
+    CallbackTask,
+    CallbackTaskEvent,
+    Notification,
+    RootCause,
+    Score,
+    Supervisor,
+    SurveyResponse,
+    TaskOutcome,
+    TaskStatus,
+    utcnow,
+)
+from ivr.services import notifications
+from ivr.services.links import response_link, task_link
+
+AT_RISK_WINDOW = timedelta(days=30)
+AT_RISK_EXTREME_LOWS = 2
+OPEN_STATUSES = (TaskStatus.open, TaskStatus.claimed, TaskStatus.escalated)
+
+
+class TaskError(ValueError):
+    """The change is not allowed (wrong state, missing outcome); the message says why."""
+
+
+@dataclass(frozen=True)
+class Change:
+    task_id: int
+    notification_ids: list[int]
+
+
+def open_for(response: SurveyResponse, score: Score, deadline_hours: int) -> CallbackTask | None:
+    """Open the response's task in the caller's transaction; None when it already has one."""
+    if db.session.scalar(select(CallbackTask.id).filter_by(response_id=response.id)) is not None:
+        return None
+    agent = response.agent
+    team = agent.team if agent else None
+    start = response.ended_at or utcnow()
+    caller = response.call.from_number
+    task = CallbackTask(
+        response_id=response.id,
+        agent_id=response.agent_id,
+        team_id=team.id if team else None,
+        assignee_id=team.supervisor_id if team else None,
+        status=TaskStatus.open,
+        escalation_level=0,
+        due_at=start + timedelta(hours=deadline_hours),
+        caller_number=caller,
+        at_risk=caller is not None and _extreme_lows_from(caller, start) >= AT_RISK_EXTREME_LOWS,
+    )
+    task.events.append(CallbackTaskEvent(action="opened", detail=f"rule: {score.extreme_low_rule}"))
+    db.session.add(task)
+    db.session.flush()
+    assignee = team.supervisor if team else None
+    notifications.plan_for_team(
+        _message(task, "task_opened"), team, assignee, f"task-{task.id}", task_id=task.id
+    )
+    return task
+
+
+def _extreme_lows_from(caller: str, until: datetime) -> int:
+    count = db.session.scalar(
+        select(func.count(Score.id))
+        .join(SurveyResponse, SurveyResponse.id == Score.response_id)
+        .join(Call, Call.id == SurveyResponse.call_id)
+        .where(
+            Call.from_number == caller,
+            Score.extreme_low.is_(True),
+            Score.started_at >= until - AT_RISK_WINDOW,
+        )
+    )
+    return int(count or 0)
+
+
+def _message(task: CallbackTask, event: str) -> notifications.Message:
+    response = task.response
+    score = response.score
+    agent = response.agent.ref if response.agent else "unknown agent"
+    chain = [leg.agent.ref for leg in response.call.legs]
+    answers = {a.step_key: a.number if a.number is not None else a.value for a in response.answers}
+    due = task.due_at.strftime("%Y-%m-%d %H:%M UTC")
+    headline = "ESCALATED: callback overdue" if event == "task_escalated" else "Callback needed"
+    risk = " AT RISK of leaving (2+ very low scores in 30 days)." if task.at_risk else ""
+    summary = ", ".join(f"{key} {value}" for key, value in answers.items())
+    body = (
+        f"{headline}: caller {task.caller_number or 'unknown number'} rated a call with {agent} "
+        f"({summary}).{risk} Call back by {due}. Task {task.id}: {task_link(task.id)}"
+    )
+    payload = {
+        "event": event,
+        "task": {
+            "id": task.id,
+            "status": task.status.value,
+            "escalation_level": task.escalation_level,
+            "due_at": task.due_at.isoformat(),
+            "at_risk": task.at_risk,
+            "caller_number": task.caller_number,
+            "url": task_link(task.id),
+        },
+        "response": {
+            "id": response.id,
+            "call_sid": response.call.call_sid,
+            "queue": response.queue,
+            "language": response.language,
+            "answers": answers,
+            "csat": score.csat if score else None,
+            "nps": score.nps if score else None,
+            "url": response_link(response.id),
+        },
+        "agent": agent,
+        "agent_chain": chain,
+    }
+    return notifications.Message(event, f"{headline}: {agent}, task {task.id}", body, payload)
+
+
+def _locked(task_id: int) -> CallbackTask:
+    task = db.session.scalars(select(CallbackTask).filter_by(id=task_id).with_for_update()).one_or_none()
+    if task is None:
+        raise TaskError(f"there is no callback task {task_id}")
+    return task
+
+
+def claim(task_id: int, who: str) -> CallbackTask:
+    task = _locked(task_id)
+    if task.status is TaskStatus.done:
+        db.session.rollback()
+        raise TaskError(f"task {task_id} is already done")
+    if task.status is TaskStatus.claimed and task.claimed_by != who:
+        db.session.rollback()
+        raise TaskError(f"task {task_id} is already claimed by {task.claimed_by}")
+    task.status = TaskStatus.claimed
+    task.claimed_by, task.claimed_at = who, utcnow()
+    task.events.append(CallbackTaskEvent(action="claimed", actor=who))
+    db.session.commit()
+    return task
+
+
+def close(task_id: int, who: str, outcome: str, root_cause: str, notes: str | None = None) -> CallbackTask:
+    try:
+        outcome_value, cause_value = TaskOutcome(outcome), RootCause(root_cause)
+    except ValueError:
+        raise TaskError(
+            f"outcome must be one of {', '.join(TaskOutcome)}; root cause one of {', '.join(RootCause)}"
+        ) from None
+    task = _locked(task_id)
+    if task.status is TaskStatus.done:
+        db.session.rollback()
+        raise TaskError(f"task {task_id} is already done")
+    task.status = TaskStatus.done
+    task.outcome, task.root_cause, task.notes = outcome_value, cause_value, notes
+    task.closed_by, task.closed_at = who, utcnow()
+    task.events.append(
+        CallbackTaskEvent(action="done", actor=who, detail=f"{outcome_value.value} / {cause_value.value}")
+    )
+    db.session.commit()
+    return task
+
+
+def escalate(task_id: int, now: datetime | None = None) -> Change | None:
+    """Escalate a task still open at its deadline to the next level; None when there is nothing to do."""
+    now = now or utcnow()
+    task = db.session.scalars(select(CallbackTask).filter_by(id=task_id).with_for_update()).one_or_none()
+    if task is None or task.status is not TaskStatus.open or _aware(task.due_at) > now:
+        db.session.rollback()
+        return None
+    team = task.team
+    next_level: Supervisor | None
+    if task.assignee is not None:
+        next_level = task.assignee.escalates_to or task.assignee
+    else:
+        next_level = team.supervisor if team else None
+    task.status = TaskStatus.escalated
+    task.escalation_level += 1
+    task.escalated_at = now
+    task.assignee = next_level
+    task.events.append(
+        CallbackTaskEvent(
+            action="escalated",
+            detail=f"level {task.escalation_level}, to {next_level.name if next_level else 'the team pool'}",
+        )
+    )
+    about = f"task-{task.id}-level-{task.escalation_level}"
+    notifications.plan_for_team(_message(task, "task_escalated"), team, next_level, about, task_id=task.id)
+    planned = notifications.take_planned()
+    db.session.commit()
+    return Change(task.id, planned)
+
+
+def overdue_open(now: datetime | None = None) -> list[int]:
+    ids = db.session.scalars(
+        select(CallbackTask.id)
+        .where(CallbackTask.status == TaskStatus.open, CallbackTask.due_at <= (now or utcnow()))
+        .order_by(CallbackTask.id)
+    ).all()
+    db.session.rollback()
+    return list(ids)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every timestamp stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def find_tasks(
+    status: str | None = None,
+    agent_ref: str | None = None,
+    overdue: bool = False,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> list[CallbackTask]:
+    query = (
+        select(CallbackTask)
+        .options(
+            selectinload(CallbackTask.agent),
+            selectinload(CallbackTask.assignee),
+            selectinload(CallbackTask.team),
+        )
+        .order_by(CallbackTask.due_at, CallbackTask.id)
+        .limit(limit)
+    )
+    conditions: list[ColumnElement[bool]] = []
+    if status:
+        conditions.append(CallbackTask.status == TaskStatus(status))
+    if agent_ref:
+        conditions.append(CallbackTask.agent.has(Agent.ref == agent_ref))
+    if overdue:
+        conditions.append(CallbackTask.status.in_(OPEN_STATUSES))
+        conditions.append(CallbackTask.due_at <= (now or utcnow()))
+    return list(db.session.scalars(query.where(*conditions)))
+
+
+def get_task(task_id: int) -> CallbackTask | None:
+    return db.session.get(CallbackTask, task_id)
+
+
+def task_notifications(task_id: int) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).filter_by(task_id=task_id).order_by(Notification.id)))
