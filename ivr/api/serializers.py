@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ivr.models import SurveyResponse
+from ivr.models import CallbackTask, FeedbackItem, SurveyResponse
+from ivr.services.links import response_link, task_link
 
 
 def _time(value: datetime | None) -> str | None:
@@ -48,7 +49,63 @@ def response_json(response: SurveyResponse) -> dict[str, Any]:
             "nps": score.nps,
             "nps_category": score.nps_category,
             "resolved": score.resolved,
+            "csat_top_box": score.csat_top_box,
+            "csat_bottom_box": score.csat_bottom_box,
+            "ces": score.ces,
             "extreme_low": score.extreme_low,
+            "extreme_high": score.extreme_high,
             "scored_at": _time(score.scored_at),
         },
+        "feedback_item": None if response.feedback_item is None else feedback_json(response.feedback_item),
+        "callback_task": None
+        if response.callback_task is None
+        else task_summary_json(response.callback_task),
+    }
+
+
+def feedback_json(item: FeedbackItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "response_id": item.response_id,
+        "csat": item.csat,
+        "nps": item.nps,
+        "ces": item.ces,
+        "resolved": item.resolved,
+        "verbatim": item.verbatim,
+        "created_at": _time(item.created_at),
+        "delivered_at": _time(item.delivered_at),
+        "response_url": response_link(item.response_id),
+    }
+
+
+def task_summary_json(task: CallbackTask) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "status": task.status.value,
+        "escalation_level": task.escalation_level,
+        "due_at": _time(task.due_at),
+        "at_risk": task.at_risk,
+        "url": task_link(task.id),
+    }
+
+
+def task_json(task: CallbackTask) -> dict[str, Any]:
+    return {
+        **task_summary_json(task),
+        "response_id": task.response_id,
+        "response_url": response_link(task.response_id),
+        "agent": task.agent.ref if task.agent else None,
+        "team": task.team.name if task.team else None,
+        "assignee": task.assignee.name if task.assignee else None,
+        "caller_number": task.caller_number,
+        "claimed_by": task.claimed_by,
+        "claimed_at": _time(task.claimed_at),
+        "escalated_at": _time(task.escalated_at),
+        "closed_by": task.closed_by,
+        "closed_at": _time(task.closed_at),
+        "outcome": task.outcome.value if task.outcome else None,
+        "root_cause": task.root_cause.value if task.root_cause else None,
+        "notes": task.notes,
+        "created_at": _time(task.created_at),
     }

@@ -5,11 +5,20 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from ivr.api import bp
-from ivr.api.serializers import response_json
+from ivr.api.serializers import feedback_json, response_json, task_json
 from ivr.extensions import api_auth
-from ivr.services import api_keys, responses
+from ivr.models import TaskStatus
+from ivr.services import api_keys, callback_tasks, feedback, responses
 
 MAX_PAGE = 200
+
+
+def _limit() -> int:
+    return min(max(request.args.get("limit", 50, type=int) or 50, 1), MAX_PAGE)
+
+
+def _bad_request(message: str) -> tuple[Response, int]:
+    return jsonify(error="bad_request", message=message), 400
 
 
 @api_auth.verify_token
@@ -27,7 +36,7 @@ def unauthorized(status: int) -> Response:
 @bp.get("/responses")
 @api_auth.login_required
 def list_responses() -> Response:
-    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), MAX_PAGE)
+    limit = _limit()
     rows = responses.find_responses(
         call_sid=request.args.get("call_sid"),
         agent_ref=request.args.get("agent"),
@@ -47,3 +56,40 @@ def get_response(response_id: int) -> Response | tuple[Response, int]:
     if row is None:
         return jsonify(error="not_found", message=f"no survey response {response_id}"), 404
     return jsonify(response_json(row))
+
+
+@bp.get("/callback-tasks")
+@api_auth.login_required
+def list_callback_tasks() -> Response | tuple[Response, int]:
+    """Filters: status (open, claimed, escalated, done), agent (ref), overdue=true."""
+    status = request.args.get("status")
+    if status and status not in set(TaskStatus):
+        return _bad_request(f"status must be one of {', '.join(TaskStatus)}")
+    overdue = request.args.get("overdue", "").lower() in ("1", "true", "yes")
+    rows = callback_tasks.find_tasks(
+        status=status, agent_ref=request.args.get("agent"), overdue=overdue, limit=_limit()
+    )
+    return jsonify(callback_tasks=[task_json(task) for task in rows])
+
+
+@bp.get("/callback-tasks/<int:task_id>")
+@api_auth.login_required
+def get_callback_task(task_id: int) -> Response | tuple[Response, int]:
+    task = callback_tasks.get_task(task_id)
+    if task is None:
+        return jsonify(error="not_found", message=f"no callback task {task_id}"), 404
+    return jsonify(task_json(task))
+
+
+@bp.get("/agents/<path:agent_ref>/feedback")
+@api_auth.login_required
+def agent_feedback(agent_ref: str) -> Response | tuple[Response, int]:
+    limit = _limit()
+    items = feedback.agent_feedback(agent_ref, limit=limit, before_id=request.args.get("before_id", type=int))
+    if items is None:
+        return jsonify(error="not_found", message=f"no agent {agent_ref!r}"), 404
+    return jsonify(
+        agent=agent_ref,
+        feedback=[feedback_json(item) for item in items],
+        next_before_id=items[-1].id if len(items) == limit else None,
+    )

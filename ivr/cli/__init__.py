@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from ivr.cli import admin, simulate, worker
+from ivr.cli import admin, organisation, simulate, tasks, worker
 
 
 def register(app: Flask) -> None:
@@ -12,3 +12,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(admin.demo)
     app.cli.add_command(worker.worker)
     app.cli.add_command(worker.jobs_group)
+    app.cli.add_command(tasks.tasks)
+    app.cli.add_command(organisation.supervisors)
+    app.cli.add_command(organisation.teams)
+    app.cli.add_command(organisation.agents)

@@ -12,6 +12,7 @@ from ivr.flows import FlowError, load_catalog
 from ivr.flows.schema import MessageStep
 from ivr.models import Agent
 from ivr.services import api_keys as api_key_service
+from ivr.services import organisation
 
 DEMO_AGENTS = [
     ("alice", "Alice Martin"),
@@ -67,12 +68,15 @@ def demo() -> None:
 
 @demo.command("seed")
 def demo_seed() -> None:
-    """Add a few demo agents (safe to run again)."""
-    added = 0
+    """Add demo agents, a team and its supervisors (safe to run again)."""
+    added = sum(db.session.scalar(select(Agent).filter_by(ref=ref)) is None for ref, _ in DEMO_AGENTS)
+    organisation.save_supervisor("Morgan Manager", email="morgan@example.com")
+    organisation.save_supervisor("Sam Supervisor", email="sam@example.com", escalates_to="Morgan Manager")
+    organisation.save_team(
+        "Support", supervisor="Sam Supervisor", channels=["email"], email="support-leads@example.com"
+    )
     for ref, name in DEMO_AGENTS:
-        if db.session.scalar(select(Agent).filter_by(ref=ref)) is None:
-            db.session.add(Agent(ref=ref, display_name=name))
-            added += 1
-    db.session.commit()
+        organisation.save_agent(ref, display_name=name, team="Support")
     click.echo(f"demo agents: {added} added, {len(DEMO_AGENTS) - added} already there")
+    click.echo("demo team: Support, callback tasks to Sam Supervisor, escalated to Morgan Manager, by e-mail")
     click.echo("API key for this laptop (development only): " + api_key_service.DEV_API_KEY)

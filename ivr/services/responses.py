@@ -13,6 +13,8 @@ def _with_details() -> Select[SurveyResponse]:
     return select(SurveyResponse).options(
         selectinload(SurveyResponse.answers),
         selectinload(SurveyResponse.score),
+        selectinload(SurveyResponse.feedback_item),
+        selectinload(SurveyResponse.callback_task),
         selectinload(SurveyResponse.agent),
         selectinload(SurveyResponse.flow_version),
         selectinload(SurveyResponse.call).selectinload(Call.legs).selectinload(AgentLeg.agent),

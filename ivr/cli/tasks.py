@@ -1,0 +1,117 @@
+"""Callback tasks from the command line: list, show, claim, close."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from flask.cli import AppGroup
+
+from ivr.models import CallbackTask, RootCause, TaskOutcome, TaskStatus, utcnow
+from ivr.services import callback_tasks
+from ivr.services.callback_tasks import TaskError
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _due(task: CallbackTask, now: datetime) -> str:
+    due = _utc(task.due_at)
+    if task.status is TaskStatus.done:
+        return f"{due:%Y-%m-%d %H:%M}"
+    hours = (due - now).total_seconds() / 3600
+    left = f"overdue {-hours:.1f} h" if hours < 0 else f"in {hours:.1f} h"
+    return f"{due:%Y-%m-%d %H:%M} ({left})"
+
+
+@click.group(cls=AppGroup)
+def tasks() -> None:
+    """Callback tasks opened by extreme low scores."""
+
+
+@tasks.command("list")
+@click.option("--status", type=click.Choice([s.value for s in TaskStatus]))
+@click.option("--agent", help="Only tasks about this agent (their ref).")
+@click.option("--overdue", is_flag=True, help="Only tasks not done whose deadline has passed.")
+@click.option("--limit", default=50, show_default=True)
+def tasks_list(status: str | None, agent: str | None, overdue: bool, limit: int) -> None:
+    """Tasks by deadline, soonest first."""
+    now = utcnow()
+    rows = callback_tasks.find_tasks(status=status, agent_ref=agent, overdue=overdue, limit=limit, now=now)
+    if not rows:
+        click.echo("No callback tasks match." if (status or agent or overdue) else "No callback tasks yet.")
+        return
+    click.echo(f"{'id':>5}  {'status':<10} {'due (UTC)':<32} {'agent':<20} {'owner':<20} caller")
+    for task in rows:
+        owner = task.assignee.name if task.assignee else task.claimed_by or "(pool)"
+        risk = "  AT RISK" if task.at_risk else ""
+        agent_ref = task.agent.ref if task.agent else "-"
+        click.echo(
+            f"{task.id:>5}  {task.status.value:<10} {_due(task, now):<32} {agent_ref:<20} {owner:<20} "
+            f"{task.caller_number or '-'}{risk}"
+        )
+
+
+@tasks.command("show")
+@click.argument("task_id", type=int)
+def tasks_show(task_id: int) -> None:
+    """Everything about one task: the caller, the answers, the agent chain, its history."""
+    task = callback_tasks.get_task(task_id)
+    if task is None:
+        raise click.ClickException(f"there is no callback task {task_id}")
+    response = task.response
+    risk = "  (AT RISK: 2+ very low scores in 30 days)" if task.at_risk else ""
+    chain = " -> ".join(leg.agent.ref for leg in response.call.legs) or "-"
+    due = _due(task, utcnow())
+    click.echo(f"Task {task.id}: {task.status.value}, level {task.escalation_level}, due {due}")
+    click.echo(f"Caller:  {task.caller_number or 'unknown'}{risk}")
+    click.echo(f"Agent:   {task.agent.ref if task.agent else 'unknown'}; chain: {chain}")
+    click.echo(f"Call:    {response.call.call_sid} ({response.queue or 'no queue'}, {response.language})")
+    for answer in response.answers:
+        value = answer.number if answer.number is not None else answer.value
+        shown = value if value is not None else f"({answer.status.value})"
+        click.echo(f"  {answer.step_key:<20} {shown}")
+    if task.outcome:
+        cause = task.root_cause.value if task.root_cause else "-"
+        click.echo(f"Outcome: {task.outcome.value}, root cause {cause}")
+    if task.notes:
+        click.echo(f"Notes:   {task.notes}")
+    click.echo("History:")
+    for event in task.events:
+        who = f" by {event.actor}" if event.actor else ""
+        detail = f": {event.detail}" if event.detail else ""
+        click.echo(f"  {_utc(event.at):%Y-%m-%d %H:%M} {event.action}{who}{detail}")
+    for note in callback_tasks.task_notifications(task.id):
+        error = f" ({note.last_error})" if note.last_error else ""
+        click.echo(
+            f"  notification {note.event} by {note.channel.value} to {note.recipient}: "
+            f"{note.status.value}, {note.attempts} attempt(s){error}"
+        )
+
+
+@tasks.command("claim")
+@click.argument("task_id", type=int)
+@click.option("--by", "who", required=True, help="Who is calling the customer back.")
+def tasks_claim(task_id: int, who: str) -> None:
+    """Take a task so that nobody else calls the same customer."""
+    try:
+        task = callback_tasks.claim(task_id, who)
+    except TaskError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"task {task.id} claimed by {who}; call {task.caller_number or 'the caller'} back")
+
+
+@tasks.command("close")
+@click.argument("task_id", type=int)
+@click.option("--by", "who", required=True)
+@click.option("--outcome", required=True, type=click.Choice([o.value for o in TaskOutcome]))
+@click.option("--root-cause", required=True, type=click.Choice([c.value for c in RootCause]))
+@click.option("--notes")
+def tasks_close(task_id: int, who: str, outcome: str, root_cause: str, notes: str | None) -> None:
+    """Mark a task done, with what happened and why the customer was unhappy."""
+    try:
+        task = callback_tasks.close(task_id, who, outcome, root_cause, notes)
+    except TaskError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"task {task.id} done: {outcome}, root cause {root_cause}")
