@@ -15,6 +15,7 @@ class OrganisationError(ValueError):
 def _supervisor(name: str) -> Supervisor:
     supervisor = db.session.scalar(select(Supervisor).filter_by(name=name))
     if supervisor is None:
+        db.session.rollback()
         raise OrganisationError(f"there is no supervisor named {name!r}")
     return supervisor
 
@@ -22,6 +23,7 @@ def _supervisor(name: str) -> Supervisor:
 def _team(name: str) -> Team:
     team = db.session.scalar(select(Team).filter_by(name=name))
     if team is None:
+        db.session.rollback()
         raise OrganisationError(f"there is no team named {name!r}")
     return team
 
@@ -40,6 +42,7 @@ def save_supervisor(
         supervisor.phone = phone or None
     if escalates_to is not None:
         if escalates_to == name:
+            db.session.rollback()
             raise OrganisationError("a supervisor cannot escalate to themselves")
         supervisor.escalates_to = _supervisor(escalates_to) if escalates_to else None
     db.session.commit()
@@ -64,6 +67,7 @@ def save_team(
     if channels is not None:
         unknown = [c for c in channels if c not in set(Channel)]
         if unknown:
+            db.session.rollback()
             raise OrganisationError(f"unknown channel(s) {unknown}; choose from {', '.join(Channel)}")
         team.channels = list(dict.fromkeys(channels))
     for field, value in (
@@ -75,6 +79,7 @@ def save_team(
         if value is not None:
             setattr(team, field, value or None)
     if Channel.webhook in team.channels and not (team.webhook_url and team.webhook_secret):
+        db.session.rollback()
         raise OrganisationError("the webhook channel needs --webhook-url and --webhook-secret")
     db.session.commit()
     return team

@@ -1,0 +1,129 @@
+"""Real servers on 127.0.0.1 for the notification tests: SMTP, a CRM webhook, Twilio's API.
+
+Each records what it received so a test can assert on the bytes that crossed the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from ivr.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        assert isinstance(envelope.content, bytes)
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[int, list[Message]]]:
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield controller.server.sockets[0].getsockname()[1], inbox.messages
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    valid_signature: bool | None = None
+
+    @property
+    def form(self) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(self.body.decode()))
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpRecorder:
+    """An HTTP server that records each POST and answers with `status`."""
+
+    status: int = 200
+    secret: str | None = None  # when set, check the webhook signature of each request
+    # When set, act as Twilio's API for this account (HTTP Basic: account SID, auth token).
+    account_sid: str | None = None
+    auth_token: str | None = None
+    received: list[Received] = field(default_factory=list)
+    url: str = ""
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        record = Received(path, headers, body)
+        if self.secret is not None:
+            expected = signature(self.secret, headers.get(TIMESTAMP_HEADER, ""), body)
+            record.valid_signature = hmac.compare_digest(expected, headers.get(SIGNATURE_HEADER, ""))
+        self.received.append(record)
+        if self.account_sid is not None:
+            return self._twilio(path, headers, record)
+        return self.status, b"{}"
+
+    def _twilio(self, path: str, headers: dict[str, str], record: Received) -> tuple[int, bytes]:
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if not hmac.compare_digest(headers.get("Authorization", ""), expected):
+            return 401, json.dumps({"code": 20003, "message": "Authenticate", "status": 401}).encode()
+        if self.status >= 400:
+            error = {"code": 30001, "message": "Queue overflow", "status": self.status}
+            return self.status, json.dumps(error).encode()
+        form = record.form
+        reply = {
+            "sid": f"SM{len(self.received):032d}",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "status": "queued",
+        }
+        return 201, json.dumps(reply).encode()
+
+
+@contextmanager
+def http_recorder(**options: Any) -> Iterator[HttpRecorder]:
+    recorder = HttpRecorder(**options)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status, reply = recorder.handle(self.path, dict(self.headers.items()), body)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
