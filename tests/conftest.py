@@ -184,9 +184,10 @@ def redis_url() -> Iterator[str]:
 class Twilio:
     """Posts signed webhooks the way Twilio does, through Flask's test client."""
 
-    def __init__(self, app: Flask, client: FlaskClient) -> None:
+    def __init__(self, app: Flask, client: FlaskClient, base_url: str = BASE_URL) -> None:
         self.app = app
         self.client = client
+        self.base_url = base_url
         self.validator = RequestValidator(AUTH_TOKEN)
 
     def transport(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
@@ -194,7 +195,7 @@ class Twilio:
         return response.status_code, response.get_data(as_text=True)
 
     def call(self, **kwargs: Any) -> SimulatedCall:
-        return SimulatedCall(self.transport, BASE_URL, AUTH_TOKEN, **kwargs)
+        return SimulatedCall(self.transport, self.base_url, AUTH_TOKEN, **kwargs)
 
     def play(self, start: str, keys: list[str], **kwargs: Any) -> tuple[SimulatedCall, CallTranscript]:
         call = self.call(**kwargs)
@@ -203,7 +204,7 @@ class Twilio:
     def post(
         self, path: str, form: dict[str, str], signature: str | None = None
     ) -> tuple[int, ET.Element | None]:
-        url = BASE_URL + path
+        url = self.base_url + path
         headers = {
             "X-Twilio-Signature": signature
             if signature is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import socket
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -24,6 +25,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from ivr.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
@@ -37,10 +45,11 @@ class _Inbox:
 @contextmanager
 def smtp_server() -> Iterator[tuple[int, list[Message]]]:
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield controller.server.sockets[0].getsockname()[1], inbox.messages
+        yield port, inbox.messages
     finally:
         controller.stop()
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
+from ivr.extensions import db
+from ivr.models import CallbackTask
 from tests.conftest import Twilio
+from tests.test_closed_loop import set_up_team
 
 START = "/voice/survey?agent=alice&queue=billing&lang=en"
 
@@ -76,3 +82,51 @@ def test_a_key_created_on_the_command_line_works(app: Flask, client: FlaskClient
     assert key.startswith("ivr_") and len(key) > 30
     assert get(client, "/api/responses", key).status_code == 200
     assert get(client, "/api/responses", key + "x").status_code == 401
+
+
+def test_callback_tasks_and_feedback_through_the_api(app: Flask, client: FlaskClient, twilio: Twilio) -> None:
+    set_up_team(app)
+    assert get(client, "/api/callback-tasks").json == {"callback_tasks": []}
+    twilio.play(START, ["1", "0", "!"], from_number="+15557770001")  # extreme low
+    twilio.play("/voice/survey?agent=bob&lang=en", ["2", "1", "!"], from_number="+15557770002")  # extreme low
+    twilio.play(START, ["5", "10", "1"])  # praise
+
+    tasks = get(client, "/api/callback-tasks").json["callback_tasks"]
+    assert [(t["agent"], t["status"], t["assignee"], t["caller_number"]) for t in tasks] == [
+        ("alice", "open", "Sam", "+15557770001"),
+        ("bob", "open", None, "+15557770002"),  # bob has no team: the unassigned pool
+    ]
+    assert tasks[0]["url"] == f"/api/callback-tasks/{tasks[0]['id']}"
+    assert [t["agent"] for t in get(client, "/api/callback-tasks?agent=bob").json["callback_tasks"]] == [
+        "bob"
+    ]
+    assert get(client, "/api/callback-tasks?overdue=true").json["callback_tasks"] == []
+    with app.app_context():
+        db.session.execute(
+            update(CallbackTask)
+            .where(CallbackTask.id == tasks[1]["id"])
+            .values(due_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+        db.session.commit()
+    overdue = get(client, "/api/callback-tasks?overdue=true").json["callback_tasks"]
+    assert [t["id"] for t in overdue] == [tasks[1]["id"]]
+    assert get(client, "/api/callback-tasks?status=closed").status_code == 400
+    one = get(client, tasks[0]["url"])
+    assert (
+        one.json["response_url"] == f"/api/responses/{one.json['response_id']}"
+        and one.json["team"] == "Support"
+    )
+    assert get(client, "/api/callback-tasks/999").status_code == 404
+
+    feedback = get(client, "/api/agents/alice/feedback").json
+    assert [(f["kind"], f["csat"], f["nps"]) for f in feedback["feedback"]] == [
+        ("praise", 5, 10),
+        ("low", 1, 0),
+    ]
+    assert get(client, "/api/agents/nobody/feedback").status_code == 404
+    assert get(client, "/api/agents/alice/feedback", key=None).status_code == 401
+
+    low = get(client, "/api/responses").json["responses"][-1]  # newest first: alice's low score is last
+    assert low["feedback_item"]["kind"] == "low"
+    assert low["callback_task"]["id"] == tasks[0]["id"] and low["callback_task"]["status"] == "open"
+    assert low["score"]["csat_bottom_box"] is True
