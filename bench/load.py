@@ -128,9 +128,8 @@ async def survey_call(poster: Poster, start_path: str, mix: Mix, rng: random.Ran
             digits = "9" if gather.get("numDigits") == "1" else "42"
         else:
             digits = _answer(gather, questions, low, rng)
+            questions += 1  # a valid answer: wrong keys and silence are asked again
         form = {**base, "Digits": digits} if digits else dict(base)
-        if digits:
-            questions += 1
         status, body = await poster.post(gather.get("action", ""), form)
     await poster.post("/voice/status", {**base, "CallStatus": "completed", "CallDuration": "60"})
     if final_at is None and low and questions > 0:

@@ -85,7 +85,8 @@ def test_a_key_created_on_the_command_line_works(app: Flask, client: FlaskClient
 
 
 def test_callback_tasks_and_feedback_through_the_api(app: Flask, client: FlaskClient, twilio: Twilio) -> None:
-    set_up_team(app)
+    # A CRM that is down: the notification's failed attempt shows on the task.
+    set_up_team(app, channels=["webhook"], webhook_url="http://127.0.0.1:9/crm", webhook_secret="s")
     assert get(client, "/api/callback-tasks").json == {"callback_tasks": []}
     twilio.play(START, ["1", "0", "!"], from_number="+15557770001")  # extreme low
     twilio.play("/voice/survey?agent=bob&lang=en", ["2", "1", "!"], from_number="+15557770002")  # extreme low
@@ -116,6 +117,16 @@ def test_callback_tasks_and_feedback_through_the_api(app: Flask, client: FlaskCl
         one.json["response_url"] == f"/api/responses/{one.json['response_id']}"
         and one.json["team"] == "Support"
     )
+    assert [(a["step"], a["value"]) for a in one.json["answers"]] == [("csat", 1), ("nps", 0)]
+    assert one.json["agent_chain"] == ["alice"]
+    assert [h["action"] for h in one.json["history"]] == ["opened"]
+    [note] = one.json["notifications"]
+    assert (note["event"], note["channel"], note["recipient"]) == (
+        "task_opened",
+        "webhook",
+        "http://127.0.0.1:9/crm",
+    )
+    assert (note["status"], note["attempts"]) == ("failed", 1) and "refused" in note["last_error"]
     assert get(client, "/api/callback-tasks/999").status_code == 404
 
     feedback = get(client, "/api/agents/alice/feedback").json

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ivr.models import CallbackTask, FeedbackItem, SurveyResponse
+from ivr.models import CallbackTask, FeedbackItem, Notification, SurveyResponse
 from ivr.services.links import response_link, task_link
 
 
@@ -16,6 +16,25 @@ def _time(value: datetime | None) -> str | None:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
+def _answers(response: SurveyResponse) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": answer.step_key,
+            "status": answer.status.value,
+            "raw_input": answer.raw_input,
+            "value": answer.number if answer.number is not None else answer.value,
+            "no_input_count": answer.no_input_count,
+            "no_match_count": answer.no_match_count,
+            "answered_at": _time(answer.answered_at),
+        }
+        for answer in response.answers
+    ]
+
+
+def _agent_chain(response: SurveyResponse) -> list[str]:
+    return [leg.agent.ref for leg in response.call.legs]
+
+
 def response_json(response: SurveyResponse) -> dict[str, Any]:
     score = response.score
     return {
@@ -23,25 +42,14 @@ def response_json(response: SurveyResponse) -> dict[str, Any]:
         "call_sid": response.call.call_sid,
         "survey_call_sid": response.survey_call_sid,
         "agent": response.agent.ref if response.agent else None,
-        "agent_chain": [leg.agent.ref for leg in response.call.legs],
+        "agent_chain": _agent_chain(response),
         "queue": response.queue,
         "flow": {"id": response.flow_version.flow_key, "version": response.flow_version.version},
         "language": response.language,
         "disposition": response.disposition.value,
         "started_at": _time(response.started_at),
         "ended_at": _time(response.ended_at),
-        "answers": [
-            {
-                "step": answer.step_key,
-                "status": answer.status.value,
-                "raw_input": answer.raw_input,
-                "value": answer.number if answer.number is not None else answer.value,
-                "no_input_count": answer.no_input_count,
-                "no_match_count": answer.no_match_count,
-                "answered_at": _time(answer.answered_at),
-            }
-            for answer in response.answers
-        ],
+        "answers": _answers(response),
         "score": None
         if score is None
         else {
@@ -108,4 +116,35 @@ def task_json(task: CallbackTask) -> dict[str, Any]:
         "root_cause": task.root_cause.value if task.root_cause else None,
         "notes": task.notes,
         "created_at": _time(task.created_at),
+    }
+
+
+def task_detail_json(task: CallbackTask, notifications: list[Notification]) -> dict[str, Any]:
+    """One task with what the supervisor needs to call back: answers, verbatim, chain, history."""
+    response = task.response
+    item = response.feedback_item
+    return {
+        **task_json(task),
+        "call_sid": response.call.call_sid,
+        "queue": response.queue,
+        "language": response.language,
+        "agent_chain": _agent_chain(response),
+        "answers": _answers(response),
+        "verbatim": item.verbatim if item else None,
+        "history": [
+            {"action": event.action, "by": event.actor, "detail": event.detail, "at": _time(event.at)}
+            for event in task.events
+        ],
+        "notifications": [
+            {
+                "event": note.event,
+                "channel": note.channel.value,
+                "recipient": note.recipient,
+                "status": note.status.value,
+                "attempts": note.attempts,
+                "last_error": note.last_error,
+                "sent_at": _time(note.sent_at),
+            }
+            for note in notifications
+        ],
     }

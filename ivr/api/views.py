@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from ivr.api import bp
-from ivr.api.serializers import feedback_json, response_json, task_json
+from ivr.api.serializers import feedback_json, response_json, task_detail_json, task_json
 from ivr.extensions import api_auth
 from ivr.models import TaskStatus
 from ivr.services import api_keys, callback_tasks, feedback, responses
@@ -78,7 +78,7 @@ def get_callback_task(task_id: int) -> Response | tuple[Response, int]:
     task = callback_tasks.get_task(task_id)
     if task is None:
         return jsonify(error="not_found", message=f"no callback task {task_id}"), 404
-    return jsonify(task_json(task))
+    return jsonify(task_detail_json(task, callback_tasks.task_notifications(task.id)))
 
 
 @bp.get("/agents/<path:agent_ref>/feedback")

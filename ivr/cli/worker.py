@@ -32,7 +32,7 @@ from ivr.settings import Settings
 @click.option(
     "--fork",
     is_flag=True,
-    help="Run each job in a forked child (isolation, at ~50 ms a job) instead of in the worker process.",
+    help="Run each job in a forked child (isolation, at ~70-90 ms a job) instead of in the worker process.",
 )
 def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: bool) -> None:
     """Run an RQ worker on the named queues (default: all of them).
