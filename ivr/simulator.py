@@ -17,9 +17,16 @@ from dataclasses import dataclass, field
 
 from twilio.request_validator import RequestValidator
 
-# What a caller does at a Gather: keys (e.g. "5", "10", "10#"), SILENCE, or HANG_UP.
+# What a caller does at a Gather or Record, one action each:
+#   "5", "10", "10#"          keys
+#   "say:very satisfied"      a spoken answer (Twilio's confidence 0.9); "say:five@0.3" with 0.3
+#   "rec:12"                  a 12-second voice comment; "rec:12:It was slow" with the transcript
+#                             Twilio sends after the call; "rec:0" records nothing at all
+#   SILENCE, HANG_UP
 SILENCE = "-"
 HANG_UP = "!"
+SAY = "say:"
+RECORD = "rec:"
 
 Transport = Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]]
 
@@ -57,6 +64,7 @@ class CallTranscript:
     exchanges: list[Exchange] = field(default_factory=list)
     hung_up_by_caller: bool = False
     errors: list[str] = field(default_factory=list)
+    recording_sids: list[str] = field(default_factory=list)
 
 
 class SimulatedCall:
@@ -79,6 +87,8 @@ class SimulatedCall:
         self.on_hear = on_hear or (lambda text: None)
         self.transcript = CallTranscript()
         self.started = time.monotonic()
+        # Callbacks Twilio sends after the call: recording status, then transcription.
+        self.late_callbacks: list[tuple[str, dict[str, str]]] = []
 
     def post(self, url: str, extra: dict[str, str] | None = None) -> Exchange:
         url = urllib.parse.urljoin(self.base_url + "/", url)
@@ -107,7 +117,13 @@ class SimulatedCall:
             "/voice/status",
             {"CallStatus": "completed", "CallDuration": str(int(time.monotonic() - self.started))},
         )
+        self.send_late_callbacks()
         return self.transcript
+
+    def send_late_callbacks(self) -> None:
+        while self.late_callbacks:
+            url, form = self.late_callbacks.pop(0)
+            self.post(url, form)
 
     def _hear(self, text: str) -> None:
         self.transcript.heard.append(text)
@@ -135,12 +151,56 @@ class SimulatedCall:
                 for inner in verb:
                     if inner.tag == "Say":
                         self._hear(inner.text or "")
+                    elif inner.tag == "Play":
+                        self._hear(f"[audio {inner.text}]")
                 action = next(actions, HANG_UP)
                 if action == HANG_UP:
                     self.transcript.hung_up_by_caller = True
                     return None
-                digits = "" if action == SILENCE else action.rstrip("#")
-                if digits or verb.get("actionOnEmptyResult") == "true":
-                    return self.post(verb.get("action") or exchange.url, {"Digits": digits} if digits else {})
+                form = self._gather_result(verb, action)
+                if form or verb.get("actionOnEmptyResult") == "true":
+                    return self.post(verb.get("action") or exchange.url, form)
                 # Twilio falls through to the next verb when nothing was pressed.
+            elif verb.tag == "Record":
+                action = next(actions, HANG_UP)
+                if action == HANG_UP:
+                    self.transcript.hung_up_by_caller = True
+                    return None
+                form = self._record(verb, action)
+                if form:
+                    return self.post(verb.get("action") or exchange.url, form)
+                # Twilio heard nothing: no action request, on to the next verb.
         return None  # the end of the document: Twilio hangs up
+
+    def _gather_result(self, gather: ET.Element, action: str) -> dict[str, str]:
+        if action.startswith(SAY):
+            if "speech" not in (gather.get("input") or ""):
+                return {}  # this Gather only listens for keys: speaking is silence to it
+            said, _, confidence = action[len(SAY) :].partition("@")
+            return {"SpeechResult": said, "Confidence": confidence or "0.9"}
+        digits = "" if action == SILENCE else action.rstrip("#")
+        return {"Digits": digits} if digits else {}
+
+    def _record(self, record: ET.Element, action: str) -> dict[str, str]:
+        if not action.startswith(RECORD):
+            return {}  # keys or silence at a Record: nothing recorded
+        seconds, _, transcript = action[len(RECORD) :].partition(":")
+        if int(seconds or 0) <= 0:
+            return {}
+        sid = "RE" + uuid.uuid4().hex
+        self.transcript.recording_sids.append(sid)
+        url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/{sid}"
+        form = {"RecordingSid": sid, "RecordingUrl": url, "RecordingDuration": seconds}
+        if record.get("recordingStatusCallback"):
+            status = {**form, "RecordingStatus": "completed", "RecordingSource": "RecordVerb"}
+            self.late_callbacks.append((record.get("recordingStatusCallback") or "", status))
+        if record.get("transcribe") == "true" and record.get("transcribeCallback"):
+            text = {
+                "RecordingSid": sid,
+                "RecordingUrl": url,
+                "TranscriptionSid": "TR" + uuid.uuid4().hex,
+                "TranscriptionStatus": "completed" if transcript else "failed",
+                "TranscriptionText": transcript,
+            }
+            self.late_callbacks.append((record.get("transcribeCallback") or "", text))
+        return {**form, "Digits": record.get("finishOnKey") or "#"}

@@ -1,6 +1,6 @@
 """Twilio's REST client, built from the settings, pointed at Twilio or at a stand-in.
 
-Every outbound request (SMS now; call redirects and outbound survey calls later) goes through
+Every outbound request (SMS, recordings; call redirects and outbound calls later) goes through
 `twilio_client()`, so one setting, TWILIO_API_BASE_URL, moves all of them to a local stand-in.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from flask import current_app
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -37,3 +38,19 @@ def twilio_client(timeout: float = 10) -> Client:
         else TwilioHttpClient(timeout=timeout)
     )
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+
+
+def recording_media(recording_sid: str, range_header: str | None = None, timeout: float = 10) -> Any:
+    """Open a recording's MP3 on Twilio with the account's credentials, streamed (a requests
+    Response; the caller closes it). The URL is built from the SID, never taken from input."""
+    settings = current_app.extensions["ivr.settings"]
+    base = settings.twilio_api_base_url.rstrip("/")
+    url = f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.mp3"
+    headers = {"Range": range_header} if range_header else {}
+    return requests.get(
+        url,
+        auth=(settings.twilio_account_sid, settings.twilio_auth_token),
+        headers=headers,
+        stream=True,
+        timeout=timeout,
+    )

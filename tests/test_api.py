@@ -31,7 +31,9 @@ def test_without_a_key_or_with_a_wrong_key_is_401(client: FlaskClient) -> None:
 def test_response_by_call_sid_has_everything_an_integrator_needs(
     app: Flask, client: FlaskClient, twilio: Twilio
 ) -> None:
-    _call, _ = twilio.play(START + "&call=CA-support", ["1", "3", "2", "9", "1"], call_sid="CA-survey-leg")
+    _call, _ = twilio.play(
+        START + "&call=CA-support", ["1", "3", "2", "9", "1", "rec:5"], call_sid="CA-survey-leg"
+    )
     twilio.play(START, ["5", "!"])  # another call, not returned
 
     body = get(client, "/api/responses?call_sid=CA-support").json
@@ -46,7 +48,11 @@ def test_response_by_call_sid_has_everything_an_integrator_needs(
         ("nps", "3", 3, "answered"),
         ("resolved", "2", "no", "answered"),
         ("unresolved_reason", "1", "still_waiting", "answered"),
+        ("comment", response["recordings"][0]["recording_sid"], "recorded", "answered"),
     ]
+    [recording] = response["recordings"]
+    assert recording["audio_url"] == f"/api/recordings/{recording['recording_sid']}"
+    assert (recording["duration_seconds"], recording["transcript_status"]) == (5, "failed")  # none came
     assert response["answers"][3]["no_match_count"] == 1  # the 9 before the 1
     assert response["score"]["extreme_low"] is True and response["score"]["csat"] == 1
     assert response["started_at"].endswith("+00:00")

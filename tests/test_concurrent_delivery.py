@@ -41,7 +41,7 @@ def count(app: Flask, model: type) -> int:
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_racing_duplicates_store_one_of_everything(app: Flask, live_server: str, backend: str) -> None:
     server = live_server
-    started = burst(f"{server}/voice/survey?agent=new-agent&queue=billing", {"CallSid": "CA-race"})
+    started = burst(f"{server}/voice/survey?agent=new-agent&queue=billing&lang=en", {"CallSid": "CA-race"})
     assert [status for status, _ in started] == [200] * COPIES
     actions = {ET.fromstring(body).find("Gather").get("action") for _, body in started}  # type: ignore[union-attr]
     assert len(actions) == 1

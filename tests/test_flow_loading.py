@@ -47,13 +47,19 @@ def test_the_sample_flow_loads(folders: tuple[Path, Path]) -> None:
     shutil.copy(ROOT / "callflows" / "post-call-csat.yaml", flows)
     catalog = load_catalog(flows, prompts)
     assert list(catalog) == ["post-call-csat"]
-    assert [s.key for s in catalog["post-call-csat"].flow.steps] == [
+    compiled = catalog["post-call-csat"]
+    assert [s.key for s in compiled.flow.steps] == [
+        "language",
         "intro",
         "csat",
         "nps",
         "resolved",
         "unresolved_reason",
+        "comment",
     ]
+    # Only the spoken questions' phrases are frozen with the flow, in both languages.
+    assert set(compiled.speech["es"].answers) == {"csat.question", "unresolved.question"}
+    assert compiled.speech["es"].yes == ("sí", "claro", "correcto", "por supuesto", "resuelto")
 
 
 def test_invalid_yaml_names_the_file(folders: tuple[Path, Path]) -> None:
@@ -226,7 +232,7 @@ def test_flows_check_command_lists_problems_and_exits_non_zero(
     runner = app.test_cli_runner()
     ok = runner.invoke(args=["flows", "check"])
     assert ok.exit_code == 0
-    assert "ok  post-call-csat: 5 steps (4 questions), languages en, es" in ok.output
+    assert "ok  post-call-csat: 7 steps (6 questions), languages en, es" in ok.output
 
     flow = base_flow()
     step(flow, "nps")["prompt"] = "missing.key"
@@ -247,3 +253,70 @@ def test_duplicate_prompt_key_across_files(folders: tuple[Path, Path]) -> None:
         p.file == "prompts/en/extra.yaml" and p.field == "goodbye" and "defined twice" in p.message
         for p in problems
     )
+
+
+def test_consent_sentence_missing_in_one_language(folders: tuple[Path, Path]) -> None:
+    _, prompts = folders
+    spanish = prompts / "es" / "common.yaml"
+    texts = yaml.safe_load(spanish.read_text())
+    del texts["recording_consent"]
+    spanish.write_text(yaml.safe_dump(texts, allow_unicode=True))
+    [problem] = problems_for(folders, base_flow())
+    assert (problem.step, problem.field) == ("comment", "consent_prompt")
+    assert "'recording_consent' is missing in language(s) es" in problem.message
+
+
+def test_spoken_answers_need_words_in_every_language(folders: tuple[Path, Path]) -> None:
+    _, prompts = folders
+    words = prompts / "es" / "speech.yaml"
+    vocabulary = yaml.safe_load(words.read_text())
+    del (
+        vocabulary["answers"]["unresolved.question"]["otra cosa"],
+        vocabulary["answers"]["unresolved.question"]["otro"],
+    )
+    vocabulary["answers"]["csat.question"]["fantástico"] = 6  # off the 1-5 scale
+    words.write_text(yaml.safe_dump(vocabulary, allow_unicode=True))
+    problems = problems_for(folders, base_flow())
+    assert [(p.step, p.field) for p in problems] == [("csat", "speech"), ("unresolved_reason", "speech")]
+    assert "'fantástico' means 6, which the step does not accept" in problems[0].message
+    assert "spoken answers in 'es': no phrase for other" in problems[1].message
+    assert "prompts/es/speech.yaml" in problems[1].message
+
+    words.unlink()
+    problems = problems_for(folders, base_flow())
+    assert {p.step for p in problems} == {"csat", "nps", "resolved", "unresolved_reason"}
+    assert all("there is no speech.yaml" in p.message for p in problems)
+
+
+def test_language_menu_offers_only_the_flow_languages_and_comes_first(folders: tuple[Path, Path]) -> None:
+    flow = base_flow()
+    step(flow, "language")["options"] = {1: "en", 2: "fr"}
+    [problem] = problems_for(folders, flow)
+    assert (problem.step, problem.field) == ("language", "options.2")
+    assert "offers 'fr', which is not among the flow's languages" in problem.message
+
+    flow = base_flow()
+    flow["steps"].append(flow["steps"].pop(0))  # the menu after the questions
+    [problem] = problems_for(folders, flow)
+    assert (problem.step, problem.message) == ("language", "the language menu must be the first question")
+
+
+def test_sentiment_only_in_scoring_rules(folders: tuple[Path, Path]) -> None:
+    flow = base_flow()
+    step(flow, "unresolved_reason")["when"] = "resolved == no or sentiment < 0"
+    [problem] = problems_for(folders, flow)
+    assert (problem.step, problem.field) == ("unresolved_reason", "when")
+    assert "sentiment is known only after the call" in problem.message
+
+    flow = base_flow()
+    flow["scoring"]["extreme_low"] = "sentiment < -1.5"
+    [problem] = problems_for(folders, flow)
+    assert problem.field == "scoring.extreme_low" and "the rule can never fire" in problem.message
+
+
+def test_voice_comment_lengths_are_checked(folders: tuple[Path, Path]) -> None:
+    flow = base_flow()
+    step(flow, "comment")["min_length"] = 20
+    step(flow, "comment")["max_length"] = 10
+    [problem] = problems_for(folders, flow)
+    assert (problem.step, problem.message) == ("comment", "min_length must be below max_length")

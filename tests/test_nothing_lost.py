@@ -104,7 +104,7 @@ def test_redis_stopped_during_surveys_loses_nothing(app_factory: Callable[..., F
 
         twilio = Twilio(app, app.test_client())
         for n in range(3):
-            _, transcript = twilio.play(ALICE, ["1", "0", "1"], from_number=f"+1555000100{n}")
+            _, transcript = twilio.play(ALICE, ["1", "0", "1", "rec:4"], from_number=f"+1555000100{n}")
             # Every webhook still answered with TwiML, to the end of the survey.
             assert transcript.errors == [] and all(x.status in (200, 204) for x in transcript.exchanges)
             assert transcript.heard[-1] == "Thank you for your feedback. Goodbye."

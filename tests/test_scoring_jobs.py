@@ -81,7 +81,7 @@ def test_redis_down_loses_nothing_and_the_sweeper_catches_up(
 ) -> None:
     down = app_factory(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
     twilio = Twilio(down, down.test_client())
-    _, transcript = twilio.play(START, ["2", "5", "2", "1"])
+    _, transcript = twilio.play(START, ["2", "5", "2", "1", "rec:4"])
     assert transcript.errors == [] and transcript.heard[-1] == "Thank you for your feedback. Goodbye."
     assert scores(down) == []
 

@@ -18,16 +18,16 @@ def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -
             "--lang",
             "es",
             "--keys",
-            "6 2 10 1",
+            '6 2 "say:diez" 1 rec:9',
             "--call-sid",
             "CA-cli",
         ]
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert "  caller hears: Disculpe, esa tecla no es una de las opciones." in lines
+    assert "  caller hears: Disculpe, esa no es una de las opciones." in lines
     assert lines[-3] == "  caller hears: Gracias por su opinión. Adiós."
-    assert "call ended; 6 webhooks sent." in lines
+    assert "call ended; 8 webhooks sent." in lines  # and the recording's status callback
     with app.app_context():
         [response] = responses.find_responses(call_sid="CA-cli")
         assert response.agent is not None and response.agent.ref == "bob"
@@ -35,7 +35,13 @@ def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -
             "csat": "2",
             "nps": "10",
             "resolved": "yes",
+            "comment": "recorded",
         }
+        nps = next(a for a in response.answers if a.step_key == "nps")
+        assert (nps.speech_result, nps.speech_confidence, nps.raw_input) == ("diez", 0.9, None)
+        [recording] = response.recordings
+        assert recording.duration_seconds == 9 and recording.status == "completed"
+        assert recording.transcript_status.value == "not_requested"  # Twilio transcribes English only
         assert response.score is not None and response.score.csat == 2
 
 

@@ -37,14 +37,15 @@ def answers_by_step(response: SurveyResponse) -> dict[str, Answer]:
 
 
 def test_full_survey_with_valid_keys_is_completed_scored_and_linked(app: Flask, twilio: Twilio) -> None:
-    call, transcript = twilio.play(START, ["4", "9", "1"], from_number="+15551230000")
+    call, transcript = twilio.play(START, ["4", "9", "1", "rec:5"], from_number="+15551230000")
 
     assert transcript.errors == []
     assert transcript.heard[0].startswith("Thank you for staying on the line")
     assert transcript.heard[-1] == "Thank you for your feedback. Goodbye."
     first = transcript.exchanges[0]
     gather = ET.fromstring(first.body).find("Gather")
-    assert gather is not None and gather.get("numDigits") == "1" and gather.get("input") == "dtmf"
+    assert gather is not None and gather.get("numDigits") == "1" and gather.get("input") == "dtmf speech"
+    assert gather.get("language") == "en-US" and "very satisfied" in gather.get("hints", "")
 
     response = only_response(app)
     assert response.disposition is Disposition.completed
@@ -59,6 +60,7 @@ def test_full_survey_with_valid_keys_is_completed_scored_and_linked(app: Flask, 
         "csat": (AnswerStatus.answered, "4", "4", 4),
         "nps": (AnswerStatus.answered, "9", "9", 9),
         "resolved": (AnswerStatus.answered, "1", "yes", None),
+        "comment": (AnswerStatus.answered, transcript.recording_sids[0], "recorded", None),
     }
     # "resolved == no" is false, so the follow-up was never asked.
     assert "unresolved_reason" not in answers
@@ -74,7 +76,7 @@ def test_full_survey_with_valid_keys_is_completed_scored_and_linked(app: Flask, 
 
 
 def test_spanish_caller_hears_spanish_and_the_follow_up_when_not_resolved(app: Flask, twilio: Twilio) -> None:
-    _, transcript = twilio.play(START.replace("lang=en", "lang=es"), ["1", "0", "2", "3"])
+    _, transcript = twilio.play(START.replace("lang=en", "lang=es"), ["1", "0", "2", "3", "rec:6"])
     assert transcript.heard[-1] == "Gracias por su opinión. Adiós."
     response = only_response(app)
     assert response.language == "es"
@@ -84,10 +86,14 @@ def test_spanish_caller_hears_spanish_and_the_follow_up_when_not_resolved(app: F
     assert response.score.nps_category == "detractor"
 
 
-def test_unknown_language_falls_back_to_the_flow_default(app: Flask, twilio: Twilio) -> None:
-    _, transcript = twilio.play(START.replace("lang=en", "lang=fr"), ["!"])
-    assert transcript.heard[0].startswith("Thank you")
-    assert only_response(app).language == "en"
+def test_unknown_language_asks_the_caller_then_falls_back_to_the_flow_default(
+    app: Flask, twilio: Twilio
+) -> None:
+    _, transcript = twilio.play(START.replace("lang=en", "lang=fr"), ["-", "-", "!"])
+    assert transcript.heard[:2] == ["For English, press 1.", "Para español, oprima 2."]
+    assert transcript.heard[-1].startswith("How satisfied were you")  # the menu gave up: English
+    response = only_response(app)
+    assert (response.language, response.language_source.value) == ("en", "default")
 
 
 def test_wrong_key_reprompts_then_skips_past_the_limit(app: Flask, twilio: Twilio) -> None:
@@ -97,7 +103,7 @@ def test_wrong_key_reprompts_then_skips_past_the_limit(app: Flask, twilio: Twili
 
     status, reprompt = twilio.post(action, {"CallSid": "CA-wrong-key", "Digits": "9"})
     assert reprompt is not None
-    assert says(reprompt)[0] == "Sorry, that key isn't one of the choices."
+    assert says(reprompt)[0] == "Sorry, that isn't one of the choices."
     gather = reprompt.find("Gather")
     assert gather is not None and gather.get("action", "").endswith("/csat?ni=0&nm=1")
     assert says(gather)[0].startswith("How satisfied were you")
@@ -111,7 +117,7 @@ def test_wrong_key_reprompts_then_skips_past_the_limit(app: Flask, twilio: Twili
     assert moved_on is not None
     gather = moved_on.find("Gather")
     assert gather is not None and "/nps?" in gather.get("action", "")
-    assert says(moved_on)[0] == "Sorry, that key isn't one of the choices."
+    assert says(moved_on)[0] == "Sorry, that isn't one of the choices."
     assert says(gather)[0].startswith("How likely are you to recommend us")
 
     response = only_response(app)
@@ -130,7 +136,7 @@ def test_silence_reprompts_and_ends_politely_when_the_step_says_so(app: Flask, t
     _, transcript = twilio.play(START, ["5", "8", "-", "-"])
     assert "Sorry, I didn't hear anything." in transcript.heard
     assert transcript.heard[-1] == "We'll end the survey here. Thank you for your time. Goodbye."
-    assert transcript.heard.count("Was your issue resolved today? Press 1 for yes, or 2 for no.") == 2
+    assert sum(heard.startswith("Was your issue resolved today?") for heard in transcript.heard) == 2
 
     response = only_response(app)
     assert response.disposition is Disposition.partial
@@ -154,7 +160,7 @@ def test_nps_ten_takes_two_keys(app: Flask, twilio: Twilio) -> None:
 
     # Two keys beyond the range are a wrong key, not a 1.
     _, reprompt = twilio.post(gather.get("action", ""), {"CallSid": "CA-nps", "Digits": "11"})
-    assert says(reprompt)[0] == "Sorry, that key isn't one of the choices."  # type: ignore[arg-type]
+    assert says(reprompt)[0] == "Sorry, that isn't one of the choices."  # type: ignore[arg-type]
     _, next_question = twilio.post(
         reprompt.find("Gather").get("action"), {"CallSid": "CA-nps", "Digits": "10"}
     )  # type: ignore[union-attr]

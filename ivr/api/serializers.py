@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import url_for
+
 from ivr.models import CallbackTask, FeedbackItem, Notification, SurveyResponse
 from ivr.services.links import response_link, task_link
 
@@ -25,9 +27,29 @@ def _answers(response: SurveyResponse) -> list[dict[str, Any]]:
             "value": answer.number if answer.number is not None else answer.value,
             "no_input_count": answer.no_input_count,
             "no_match_count": answer.no_match_count,
+            "speech_result": answer.speech_result,
+            "speech_confidence": answer.speech_confidence,
             "answered_at": _time(answer.answered_at),
         }
         for answer in response.answers
+    ]
+
+
+def _recordings(response: SurveyResponse) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": recording.step_key,
+            "recording_sid": recording.recording_sid,
+            "duration_seconds": recording.duration_seconds,
+            "status": recording.status,
+            # Streamed by this API with the account's credentials; Twilio's URL is never shown.
+            "audio_url": url_for("api.recording_audio", recording_sid=recording.recording_sid),
+            "transcript_status": recording.transcript_status.value,
+            "transcript": recording.transcript,
+            "sentiment": recording.sentiment,
+            "sentiment_label": recording.sentiment_label.value if recording.sentiment_label else None,
+        }
+        for recording in response.recordings
     ]
 
 
@@ -46,10 +68,12 @@ def response_json(response: SurveyResponse) -> dict[str, Any]:
         "queue": response.queue,
         "flow": {"id": response.flow_version.flow_key, "version": response.flow_version.version},
         "language": response.language,
+        "language_source": response.language_source.value,
         "disposition": response.disposition.value,
         "started_at": _time(response.started_at),
         "ended_at": _time(response.ended_at),
         "answers": _answers(response),
+        "recordings": _recordings(response),
         "score": None
         if score is None
         else {
@@ -60,6 +84,8 @@ def response_json(response: SurveyResponse) -> dict[str, Any]:
             "csat_top_box": score.csat_top_box,
             "csat_bottom_box": score.csat_bottom_box,
             "ces": score.ces,
+            "sentiment": score.sentiment,
+            "sentiment_label": score.sentiment_label.value if score.sentiment_label else None,
             "extreme_low": score.extreme_low,
             "extreme_high": score.extreme_high,
             "scored_at": _time(score.scored_at),

@@ -1,14 +1,18 @@
-"""Read endpoints: responses by call SID, agent or id."""
+"""Read endpoints: responses, callback tasks, agents' feedback, recordings."""
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from collections.abc import Iterator
+
+import requests
+from flask import Response, jsonify, request, stream_with_context
 
 from ivr.api import bp
 from ivr.api.serializers import feedback_json, response_json, task_detail_json, task_json
 from ivr.extensions import api_auth
 from ivr.models import TaskStatus
-from ivr.services import api_keys, callback_tasks, feedback, responses
+from ivr.services import api_keys, callback_tasks, feedback, recordings, responses
+from ivr.twilio_rest import recording_media
 
 MAX_PAGE = 200
 
@@ -92,4 +96,38 @@ def agent_feedback(agent_ref: str) -> Response | tuple[Response, int]:
         agent=agent_ref,
         feedback=[feedback_json(item) for item in items],
         next_before_id=items[-1].id if len(items) == limit else None,
+    )
+
+
+@bp.get("/recordings/<recording_sid>")
+@api_auth.login_required
+def recording_audio(recording_sid: str) -> Response | tuple[Response, int]:
+    """A voice comment's audio, streamed from Twilio with the account's credentials: recordings
+    are never linked publicly. Range requests pass through, so players can seek."""
+    if recordings.find(recording_sid) is None:
+        return jsonify(error="not_found", message=f"no recording {recording_sid}"), 404
+    try:
+        upstream = recording_media(recording_sid, request.headers.get("Range"))
+    except requests.RequestException as exc:
+        return jsonify(error="upstream_unavailable", message=f"Twilio could not be reached: {exc}"), 502
+    if upstream.status_code not in (200, 206):
+        upstream.close()
+        message = f"Twilio answered {upstream.status_code} for recording {recording_sid}"
+        return jsonify(error="upstream_error", message=message), 502
+    headers = {
+        name: upstream.headers[name]
+        for name in ("Content-Length", "Content-Range", "Accept-Ranges")
+        if name in upstream.headers
+    }
+    headers["Cache-Control"] = "private, no-store"
+
+    def body() -> Iterator[bytes]:
+        with upstream:
+            yield from upstream.iter_content(chunk_size=64 * 1024)
+
+    return Response(
+        stream_with_context(body()),
+        status=upstream.status_code,
+        mimetype=upstream.headers.get("Content-Type", "audio/mpeg"),
+        headers=headers,
     )

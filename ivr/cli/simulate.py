@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import urllib.parse
 from collections.abc import Iterator
@@ -10,13 +11,13 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ivr.simulator import HANG_UP, SILENCE, SimulatedCall, http_transport
+from ivr.simulator import HANG_UP, RECORD, SAY, SILENCE, SimulatedCall, http_transport
 
 
 def _interactive() -> Iterator[str]:
     while True:
         try:
-            text = input("  keys> ").strip()
+            text = input("  you> ").strip()
         except EOFError:
             yield HANG_UP
             return
@@ -38,6 +39,8 @@ def _interactive() -> Iterator[str]:
     "--keys",
     default=None,
     help="The caller's answers in order, space separated: digits (10 or 10#), "
+    f"'{SAY}five' to speak ('\"{SAY}very satisfied@0.3\"' with Twilio's confidence), "
+    f"'{RECORD}8' for an 8-second comment ('\"{RECORD}8:It was slow\"' with its transcript), "
     f"'{SILENCE}' for silence, '{HANG_UP}' to hang up. Without it, asks at each question.",
 )
 def simulate(
@@ -49,9 +52,12 @@ def simulate(
     if flow_id:
         params["flow"] = flow_id
     start = "/voice/survey?" + urllib.parse.urlencode(params)
-    actions = iter(keys.split()) if keys is not None else _interactive()
+    actions = iter(shlex.split(keys)) if keys is not None else _interactive()
     if keys is None:
-        click.echo("Type the keys for each question; Enter alone is silence, 'h' hangs up.")
+        click.echo(
+            f"At each question type keys, {SAY}<words> to speak, or {RECORD}<seconds>[:<transcript>]"
+            " to leave a comment; Enter alone is silence, 'h' hangs up."
+        )
 
     call = SimulatedCall(
         http_transport(),

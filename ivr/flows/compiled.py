@@ -9,7 +9,8 @@ from typing import Any
 
 from ivr.flows.conditions import Condition
 from ivr.flows.prompts import LanguageVoice
-from ivr.flows.schema import Flow, MessageStep, QuestionStep
+from ivr.flows.schema import Flow, LanguageStep, MessageStep, QuestionStep
+from ivr.flows.speech import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,10 @@ class CompiledFlow:
     flow: Flow
     prompts: dict[str, dict[str, str]]  # language -> prompt key -> text
     voices: dict[str, LanguageVoice]
+    # language -> the words spoken answers are matched with (only when a step takes speech)
+    speech: dict[str, Vocabulary] = field(default_factory=dict)
+    # language -> prompt key -> "<file>?v=<hash>" for prompts recorded as audio
+    audio: dict[str, dict[str, str]] = field(default_factory=dict)
     conditions: dict[str, Condition] = field(init=False, compare=False)
     extreme_low: Condition | None = field(init=False, compare=False)
     extreme_high: Condition | None = field(init=False, compare=False)
@@ -38,25 +43,44 @@ class CompiledFlow:
     def text(self, language: str, prompt_key: str) -> str:
         return self.prompts[language][prompt_key]
 
+    def audio_file(self, language: str, prompt_key: str) -> str | None:
+        return self.audio.get(language, {}).get(prompt_key)
+
+    def vocabulary(self, language: str) -> Vocabulary:
+        return self.speech.get(language) or Vocabulary()
+
+    @property
+    def language_step(self) -> LanguageStep | None:
+        return next((s for s in self.flow.steps if isinstance(s, LanguageStep)), None)
+
     def question(self, step_key: str) -> QuestionStep | None:
         step = self.flow.step(step_key)
         return None if step is None or isinstance(step, MessageStep) else step
 
-    def next_steps(self, after: str | None, values: dict[str, Any]) -> list[MessageStep | QuestionStep]:
-        """Steps after `after` (from the start when None) whose conditions hold, in order."""
+    def next_steps(
+        self, after: str | None, values: dict[str, Any], language_known: bool = False
+    ) -> list[MessageStep | QuestionStep]:
+        """Steps after `after` (from the start when None) whose conditions hold, in order; a
+        language menu only when the language is not known yet."""
         keys = [s.key for s in self.flow.steps]
         start = 0 if after is None else keys.index(after) + 1
         return [
             step
             for step in self.flow.steps[start:]
-            if step.key not in self.conditions or self.conditions[step.key].evaluate(values)
+            if (step.key not in self.conditions or self.conditions[step.key].evaluate(values))
+            and not (language_known and isinstance(step, LanguageStep))
         ]
 
     def definition(self) -> dict[str, Any]:
         return {
             "flow": self.flow.model_dump(mode="json"),
             "prompts": self.prompts,
-            "voices": {lang: {"locale": v.locale, "voice": v.voice} for lang, v in self.voices.items()},
+            "voices": {
+                lang: {"locale": v.locale, "voice": v.voice, "transcribe": v.transcribe}
+                for lang, v in self.voices.items()
+            },
+            "speech": {lang: vocabulary.as_dict() for lang, vocabulary in self.speech.items()},
+            "audio": self.audio,
         }
 
     @property
@@ -70,4 +94,6 @@ class CompiledFlow:
             flow=Flow.model_validate(definition["flow"]),
             prompts=definition["prompts"],
             voices={lang: LanguageVoice(**v) for lang, v in definition["voices"].items()},
+            speech={lang: Vocabulary.from_dict(v) for lang, v in definition.get("speech", {}).items()},
+            audio=definition.get("audio", {}),
         )

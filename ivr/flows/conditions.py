@@ -6,6 +6,9 @@
 Names are step keys and stand for the answer's value: an integer for ratings, a string for
 yes/no ("yes"/"no") and choices, null when the step was skipped or not asked. Any comparison
 with null is false, so a missing answer never triggers a rule by accident.
+
+Scoring rules may also use `sentiment`: the most negative comment's sentiment, from -1.0 (very
+negative) to 1.0, null when there is no comment or its language cannot be judged.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-Value = int | str | None
+Value = int | float | str | None
+
+# Known only once comments are transcribed and scored: scoring rules may use it, `when` may not.
+SENTIMENT = "sentiment"
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<number>-?\d+)
+        (?P<number>-?\d+(?:\.\d+)?)
       | (?P<string>"[^"]*"|'[^']*')
       | (?P<op><=|>=|==|!=|<|>|\(|\)|,)
       | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
@@ -26,7 +32,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {"and", "or", "not", "in", "yes", "no", "null"}
-RESERVED_NAMES = frozenset(_KEYWORDS)
+RESERVED_NAMES = frozenset({*_KEYWORDS, SENTIMENT})
 
 
 class ConditionError(ValueError):
@@ -157,7 +163,7 @@ class _Parser:
     def parse_literal(self) -> Literal:
         kind, text = self.take()
         if kind == "number":
-            return Literal(int(text))
+            return Literal(float(text) if "." in text else int(text))
         if kind == "string":
             return Literal(text[1:-1])
         if kind == "keyword" and text in ("yes", "no"):
@@ -183,6 +189,25 @@ class Condition:
 
     def evaluate(self, values: Mapping[str, Value]) -> bool:
         return bool(_evaluate(self.tree, values))
+
+    def numbers(self) -> set[int | float]:
+        """The numeric literals in the expression (to probe a rule's edges)."""
+        found: set[int | float] = set()
+        _collect_numbers(self.tree, found)
+        return found
+
+
+def _collect_numbers(node: object, found: set[int | float]) -> None:
+    if isinstance(node, Literal) and isinstance(node.value, int | float):
+        found.add(node.value)
+    elif isinstance(node, Compare):
+        for side in (node.left, *(node.right if isinstance(node.right, tuple) else (node.right,))):
+            _collect_numbers(side, found)
+    elif isinstance(node, BoolOp):
+        for operand in node.operands:
+            _collect_numbers(operand, found)
+    elif isinstance(node, Not):
+        _collect_numbers(node.operand, found)
 
 
 def _collect_names(node: object, found: set[str]) -> None:
@@ -221,7 +246,7 @@ def _evaluate(node: Node, values: Mapping[str, Value]) -> bool:
         return left == right
     if node.op == "!=":
         return left != right
-    if left is None or right is None or type(left) is not type(right):
+    if left is None or right is None or isinstance(left, str) is not isinstance(right, str):
         return False
     if node.op == "<":
         return left < right  # type: ignore[operator]

@@ -13,11 +13,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ivr.flows import speech
 from ivr.flows.compiled import CompiledFlow
-from ivr.flows.conditions import Condition, ConditionError
+from ivr.flows.conditions import SENTIMENT, Condition, ConditionError
 from ivr.flows.problems import FlowError, FlowProblem
 from ivr.flows.prompts import PromptCatalog, load_prompts
-from ivr.flows.schema import Flow, MessageStep, QuestionStep
+from ivr.flows.schema import Flow, LanguageStep, MessageStep, QuestionStep, RecordStep
 
 # Past this many combinations of earlier answers we do not prove a condition can be true.
 _MAX_COMBINATIONS = 50_000
@@ -66,12 +67,31 @@ def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
     if problems:
         raise FlowError(problems)
     used_keys = _prompt_keys(flow)
+    spoken = [step for step in flow.questions() if step.speech]
     return CompiledFlow(
         flow=flow,
         prompts={
             lang: {key: catalog.texts[lang][key] for key in sorted(used_keys)} for lang in flow.languages
         },
         voices={lang: catalog.voices[lang] for lang in flow.languages},
+        speech={lang: _vocabulary(catalog.speech[lang], spoken) for lang in flow.languages} if spoken else {},
+        audio={
+            lang: {key: file for key, file in catalog.audio.get(lang, {}).items() if key in used_keys}
+            for lang in flow.languages
+            if any(key in used_keys for key in catalog.audio.get(lang, {}))
+        },
+    )
+
+
+def _vocabulary(data: dict[str, Any], steps: list[QuestionStep]) -> speech.Vocabulary:
+    """The language's words, trimmed to the questions this flow asks by speech."""
+    full = speech.Vocabulary.from_dict(data)
+    prompts = {step.prompt for step in steps}
+    return speech.Vocabulary(
+        numbers=full.numbers,
+        yes=full.yes,
+        no=full.no,
+        answers={key: phrases for key, phrases in full.answers.items() if key in prompts},
     )
 
 
@@ -88,7 +108,7 @@ def _schema_problem(name: str, raw: dict[str, Any], error: Any) -> FlowProblem:
             rest = rest[1:]  # pydantic puts the union's tag in the path
         if error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
             rest = ["kind"]
-            message = "must be one of message, rating, yes_no, choice"
+            message = "must be one of message, rating, yes_no, choice, language, record"
         field = ".".join(str(part) for part in rest) or None
         return FlowProblem(name, message, step=step_name, field=field)
     field = ".".join(str(part) for part in loc) or None
@@ -101,6 +121,8 @@ def _prompt_keys(flow: Flow) -> set[str]:
         keys.add(step.prompt)
         if not isinstance(step, MessageStep):
             keys.update(k for k in (step.no_input_prompt, step.no_match_prompt) if k)
+        if isinstance(step, RecordStep) and step.consent_prompt:
+            keys.add(step.consent_prompt)
     return keys
 
 
@@ -123,6 +145,7 @@ def _check_flow(name: str, path: Path, flow: Flow, catalog: PromptCatalog) -> li
                 FlowProblem(name, f"language {lang!r} has no prompts/{lang}/language.yaml", field="languages")
             )
     problems.extend(_missing_prompts(name, flow, catalog))
+    problems.extend(_check_languages_and_speech(name, flow, catalog))
 
     earlier: dict[str, QuestionStep | MessageStep] = {}
     for step in flow.steps:
@@ -152,6 +175,8 @@ def _missing_prompts(name: str, flow: Flow, catalog: PromptCatalog) -> list[Flow
                 )
                 if k
             ]
+        if isinstance(step, RecordStep) and step.consent_prompt:
+            uses.append((step.key, "consent_prompt", step.consent_prompt))
     for step_key, field, prompt_key in uses:
         missing = [lang for lang in flow.languages if prompt_key not in catalog.texts.get(lang, {})]
         if len(missing) == len(flow.languages):
@@ -171,6 +196,44 @@ def _missing_prompts(name: str, flow: Flow, catalog: PromptCatalog) -> list[Flow
     return problems
 
 
+def _check_languages_and_speech(name: str, flow: Flow, catalog: PromptCatalog) -> list[FlowProblem]:
+    problems = []
+    menus = [step for step in flow.steps if isinstance(step, LanguageStep)]
+    for menu in menus[1:]:
+        problems.append(
+            FlowProblem(name, "a flow has at most one language menu", step=menu.key, field="kind")
+        )
+    if menus and flow.questions()[0] is not menus[0]:
+        problems.append(
+            FlowProblem(name, "the language menu must be the first question", step=menus[0].key, field="kind")
+        )
+    for menu in menus[:1]:
+        for digit, lang in menu.options.items():
+            if lang not in flow.languages:
+                problems.append(
+                    FlowProblem(
+                        name,
+                        f"offers {lang!r}, which is not among the flow's languages {flow.languages}",
+                        step=menu.key,
+                        field=f"options.{digit}",
+                    )
+                )
+    for step in flow.questions():
+        if not step.speech:
+            continue
+        for lang in flow.languages:
+            for message in speech.problems(step, catalog.speech.get(lang)):
+                problems.append(
+                    FlowProblem(
+                        name,
+                        f"spoken answers in {lang!r}: {message} in prompts/{lang}/speech.yaml",
+                        step=step.key,
+                        field="speech",
+                    )
+                )
+    return problems
+
+
 def _check_condition(
     name: str,
     flow: Flow,
@@ -186,7 +249,17 @@ def _check_condition(
     problems = []
     all_keys = [s.key for s in flow.steps]
     for ref in sorted(condition.names()):
-        if ref in earlier:
+        if ref == SENTIMENT:
+            if step_key is not None:
+                problems.append(
+                    FlowProblem(
+                        name,
+                        "sentiment is known only after the call: use it in the scoring rules",
+                        step=step_key,
+                        field=field,
+                    )
+                )
+        elif ref in earlier:
             if isinstance(earlier[ref], MessageStep):
                 problems.append(
                     FlowProblem(
@@ -228,6 +301,11 @@ def _can_be_true(condition: Condition, earlier: dict[str, QuestionStep | Message
     names = sorted(condition.names())
     domains: list[list[Any]] = []
     for ref in names:
+        if ref == SENTIMENT:
+            # Both sides of every number the rule compares with, the ends of the scale, unknown.
+            edges = {edge + nudge for edge in condition.numbers() for nudge in (-0.01, 0, 0.01)}
+            domains.append([*sorted({-1.0, 0.0, 1.0} | {e for e in edges if -1 <= e <= 1}), None])
+            continue
         step = earlier[ref]
         assert not isinstance(step, MessageStep)
         domains.append([*step.accepted_values(), None])

@@ -1,15 +1,26 @@
-"""Spoken prompts per language: prompts/<lang>/language.yaml (locale, voice) and *.yaml texts."""
+"""Prompts per language, under prompts/<lang>/:
+
+- language.yaml: the locale and <Say> voice, and whether Twilio can transcribe comments in it;
+- *.yaml: prompt texts (prompt key -> text);
+- speech.yaml: what callers may say for spoken answers (numbers, yes, no, per-question phrases);
+- audio/<prompt key>.mp3 or .wav: a recording played instead of speaking the text.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from ivr.flows.problems import FlowError, FlowProblem
 
 LANGUAGE_FILE = "language.yaml"
+SPEECH_FILE = "speech.yaml"
+AUDIO_DIR = "audio"
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
 
 
 @dataclass(frozen=True)
@@ -18,12 +29,18 @@ class LanguageVoice:
 
     locale: str
     voice: str | None = None
+    # Twilio's <Record transcribe> understands this language (it is English only today).
+    transcribe: bool = False
 
 
 @dataclass
 class PromptCatalog:
     voices: dict[str, LanguageVoice] = field(default_factory=dict)
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # language -> the raw speech.yaml mapping (checked per flow by the loader)
+    speech: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # language -> prompt key -> "<file name>?v=<content hash>", the <Play> URL's tail
+    audio: dict[str, dict[str, str]] = field(default_factory=dict)
     # Which file each prompt came from, to name it in errors.
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -66,10 +83,24 @@ def load_prompts(prompts_dir: Path) -> PromptCatalog:
             )
         else:
             voice = settings.get("voice")
-            catalog.voices[lang] = LanguageVoice(settings["locale"], str(voice) if voice else None)
+            catalog.voices[lang] = LanguageVoice(
+                settings["locale"], str(voice) if voice else None, settings.get("transcribe") is True
+            )
+        speech_path = lang_dir / SPEECH_FILE
+        if speech_path.exists():
+            speech = _read_yaml(speech_path, prompts_dir, problems)
+            if isinstance(speech, dict):
+                catalog.speech[lang] = speech
+            elif speech is not None:
+                problems.append(
+                    FlowProblem(
+                        _relative(speech_path, prompts_dir), "must be a mapping (numbers, yes, no, answers)"
+                    )
+                )
+        catalog.audio[lang] = _audio_files(lang_dir / AUDIO_DIR)
         texts: dict[str, str] = catalog.texts.setdefault(lang, {})
         for path in sorted(lang_dir.glob("*.yaml")):
-            if path.name == LANGUAGE_FILE:
+            if path.name in (LANGUAGE_FILE, SPEECH_FILE):
                 continue
             name = _relative(path, prompts_dir)
             data = _read_yaml(path, prompts_dir, problems)
@@ -93,3 +124,16 @@ def load_prompts(prompts_dir: Path) -> PromptCatalog:
     if problems:
         raise FlowError(problems)
     return catalog
+
+
+def _audio_files(audio_dir: Path) -> dict[str, str]:
+    """Prompt key -> "<file>?v=<hash>": the hash changes the URL (and the flow version) when the
+    recording changes, so Twilio's cache never plays an old one."""
+    found: dict[str, str] = {}
+    if not audio_dir.is_dir():
+        return found
+    for path in sorted(audio_dir.iterdir()):
+        if path.suffix.lower() in AUDIO_TYPES and path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            found.setdefault(path.stem, f"{path.name}?v={digest}")
+    return found

@@ -51,6 +51,9 @@ class _QuestionStep(_StepBase):
     no_match_prompt: PromptKey | None = None
     kpi: Literal["csat", "nps", "ces", "resolution"] | None = None
     about_agent: bool = False
+    # Also listen for a spoken answer (<Gather input="speech dtmf">), matched through the
+    # language's synonyms in prompts/<lang>/speech.yaml.
+    speech: bool = False
 
     def accepted_values(self) -> list[str | int]:
         raise NotImplementedError
@@ -143,12 +146,72 @@ class ChoiceStep(_QuestionStep):
         return None
 
 
-QuestionStep = RatingStep | YesNoStep | ChoiceStep
-Step = Annotated[MessageStep | RatingStep | YesNoStep | ChoiceStep, Field(discriminator="kind")]
+class LanguageStep(_QuestionStep):
+    """The caller picks the survey's language. Each option is offered in its own language (the
+    step's prompt in that language), and the step is not asked when the IVR passed `lang`."""
+
+    kind: Literal["language"]
+    # Keypad digit -> language code, e.g. {1: en, 2: es}.
+    options: dict[Annotated[int, Field(ge=0, le=9)], LanguageCode]
+
+    @model_validator(mode="after")
+    def _options(self) -> LanguageStep:
+        if len(self.options) < 2:
+            raise ValueError("a language menu needs at least two languages")
+        if len(set(self.options.values())) != len(self.options):
+            raise ValueError("a language is offered twice")
+        if self.kpi is not None or self.speech:
+            raise ValueError("a language menu is keypad only and cannot be a KPI")
+        return self
+
+    def accepted_values(self) -> list[str | int]:
+        return list(self.options.values())
+
+    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
+        if len(digits) == 1 and digits.isdigit() and int(digits) in self.options:
+            return self.options[int(digits)], None
+        return None
+
+
+class RecordStep(_QuestionStep):
+    """A recorded voice comment: a consent sentence, the prompt, a beep, then <Record>."""
+
+    kind: Literal["record"]
+    # Said before the prompt, e.g. "This comment will be recorded..."; null for none.
+    consent_prompt: PromptKey | None = "recording_consent"
+    # Longest comment, in seconds; the caller ends it early with finish_on_key or by hanging up.
+    max_length: int = Field(default=60, ge=5, le=600)
+    # A recording shorter than this (seconds) counts as silence: the step is asked again.
+    min_length: int = Field(default=2, ge=0, le=30)
+    finish_on_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] = "#"
+    beep: bool = True
+    # Ask Twilio for a transcript where the language supports it (language.yaml: transcribe).
+    transcribe: bool = True
+
+    @model_validator(mode="after")
+    def _record(self) -> RecordStep:
+        if self.kpi is not None or self.speech:
+            raise ValueError("a voice comment cannot be a KPI or a spoken answer")
+        if self.min_length >= self.max_length:
+            raise ValueError("min_length must be below max_length")
+        return self
+
+    def accepted_values(self) -> list[str | int]:
+        return ["recorded"]
+
+    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
+        return None  # a comment is audio, never keys
+
+
+QuestionStep = RatingStep | YesNoStep | ChoiceStep | LanguageStep | RecordStep
+Step = Annotated[
+    MessageStep | RatingStep | YesNoStep | ChoiceStep | LanguageStep | RecordStep, Field(discriminator="kind")
+]
 
 
 class Scoring(_Strict):
-    # A condition over the answers, e.g. "csat == 1 or nps <= 2": opens a callback task.
+    # A condition over the answers, e.g. "csat == 1 or nps <= 2 or sentiment <= -0.5": opens a
+    # callback task. `sentiment` is the most negative comment's, from -1.0 to 1.0.
     extreme_low: str | None = None
     # Praise, e.g. "csat == 5 and nps >= 9": the agent hears about it at once.
     extreme_high: str | None = None
@@ -173,6 +236,8 @@ class Flow(_Strict):
     steps: list[Step] = Field(min_length=1)
     scoring: Scoring = Scoring()
     prompts: ClosingPrompts = ClosingPrompts()
+    # Spoken answers heard with less confidence than this are asked again, like a wrong key.
+    min_speech_confidence: float = Field(default=0.5, ge=0, le=1)
 
     @model_validator(mode="after")
     def _default_language_listed(self) -> Flow:

@@ -8,8 +8,9 @@ from ivr.models.calls import AgentLeg, Call
 from ivr.models.feedback import FeedbackItem, FeedbackKind
 from ivr.models.flows import FlowVersion
 from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
+from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
 from ivr.models.scores import Score
-from ivr.models.surveys import Answer, AnswerStatus, Disposition, SurveyResponse
+from ivr.models.surveys import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse
 from ivr.models.teams import Supervisor, Team
 
 __all__ = [
@@ -28,15 +29,19 @@ __all__ = [
     "FeedbackItem",
     "FeedbackKind",
     "FlowVersion",
+    "LanguageSource",
     "Notification",
     "NotificationAttempt",
     "NotificationStatus",
+    "Recording",
     "RootCause",
     "Score",
+    "Sentiment",
     "Supervisor",
     "SurveyResponse",
     "TaskOutcome",
     "TaskStatus",
     "Team",
+    "TranscriptStatus",
     "utcnow",
 ]

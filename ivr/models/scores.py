@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
+from ivr.models.recordings import Sentiment
 
 if TYPE_CHECKING:
     from ivr.models.surveys import SurveyResponse
@@ -41,6 +42,10 @@ class Score(Base):
     # Customer effort, on the flow's CES scale (lower is easier).
     ces: Mapped[int | None]
     resolved: Mapped[bool | None]
+    # The most negative comment's sentiment (-1.0 to 1.0) and its label; both None when there is
+    # no comment (yet), label "not_scored" when its language cannot be judged.
+    sentiment: Mapped[float | None]
+    sentiment_label: Mapped[Sentiment | None] = mapped_column(Enum(Sentiment, native_enum=False, length=16))
     extreme_low: Mapped[bool] = mapped_column(default=False)
     # The flow's rules as they were evaluated, kept for audit.
     extreme_low_rule: Mapped[str | None] = mapped_column(String(255))

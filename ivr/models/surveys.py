@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, UniqueConstraint, and_, text
+from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, Text, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ivr.models.calls import Call
     from ivr.models.feedback import FeedbackItem
     from ivr.models.flows import FlowVersion
+    from ivr.models.recordings import Recording
     from ivr.models.scores import Score
 
 
@@ -28,6 +29,12 @@ class Disposition(StrEnum):
     @property
     def is_final(self) -> bool:
         return self is not Disposition.in_progress
+
+
+class LanguageSource(StrEnum):
+    ivr = "ivr"  # the main IVR passed `lang`
+    menu = "menu"  # the caller chose in the flow's language menu
+    default = "default"  # neither: the flow's default language
 
 
 class AnswerStatus(StrEnum):
@@ -60,6 +67,9 @@ class SurveyResponse(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     queue: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(16))
+    language_source: Mapped[LanguageSource] = mapped_column(
+        Enum(LanguageSource, native_enum=False, length=16), default=LanguageSource.default
+    )
     disposition: Mapped[Disposition] = mapped_column(
         Enum(Disposition, native_enum=False, length=16), default=Disposition.in_progress
     )
@@ -78,6 +88,9 @@ class SurveyResponse(Base):
     score: Mapped[Score | None] = relationship(back_populates="response")
     feedback_item: Mapped[FeedbackItem | None] = relationship(back_populates="response")
     callback_task: Mapped[CallbackTask | None] = relationship(back_populates="response")
+    recordings: Mapped[list[Recording]] = relationship(
+        back_populates="response", order_by="Recording.id", cascade="all, delete-orphan"
+    )
 
     @classmethod
     def awaiting_score(cls) -> ColumnElement[bool]:
@@ -103,6 +116,9 @@ class Answer(Base):
     number: Mapped[int | None]
     no_input_count: Mapped[int] = mapped_column(default=0)
     no_match_count: Mapped[int] = mapped_column(default=0)
+    # A spoken answer: what Twilio heard and how sure it was (0.0-1.0).
+    speech_result: Mapped[str | None] = mapped_column(Text)
+    speech_confidence: Mapped[float | None]
     answered_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     response: Mapped[SurveyResponse] = relationship(back_populates="answers")

@@ -51,6 +51,8 @@ def record(response: SurveyResponse, score: Score, compiled: CompiledFlow) -> Fe
         db.session.add(item)
     item.kind = kind
     item.csat, item.nps, item.ces, item.resolved = score.csat, score.nps, score.ces, score.resolved
+    # What the caller said in their own words: the comments' transcripts, once they arrive.
+    item.verbatim = " / ".join(r.transcript for r in response.recordings if r.transcript) or None
     item.updated_at = utcnow()
     db.session.flush()
 

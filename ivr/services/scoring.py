@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from ivr.extensions import db
 from ivr.flows.compiled import CompiledFlow
+from ivr.flows.conditions import SENTIMENT
 from ivr.flows.schema import RatingStep
-from ivr.models import Score, SurveyResponse, utcnow
-from ivr.services import callback_tasks, feedback, notifications
+from ivr.models import Recording, Score, Sentiment, SurveyResponse, utcnow
+from ivr.services import callback_tasks, feedback, notifications, sentiment
 from ivr.services.answers import answer_values
 from ivr.services.flow_versions import registry
 
@@ -45,9 +46,30 @@ class Scored:
     notification_ids: list[int] = field(default_factory=list)
 
 
+def judge_comments(response: SurveyResponse) -> None:
+    """Give each transcript not yet judged its sentiment (in the caller's transaction)."""
+    for recording in response.recordings:
+        if recording.transcript and recording.sentiment_label is None:
+            judgement = sentiment.judge(recording.transcript, response.language)
+            recording.sentiment, recording.sentiment_label = judgement.score, judgement.label
+
+
+def comment_sentiment(recordings: list[Recording]) -> tuple[float | None, Sentiment | None]:
+    """The most negative judged comment; "not scored" only when no comment could be judged."""
+    judged = [r for r in recordings if r.sentiment is not None]
+    if judged:
+        worst = min(judged, key=lambda r: r.sentiment or 0.0)
+        return worst.sentiment, worst.sentiment_label
+    if any(r.sentiment_label is Sentiment.not_scored for r in recordings):
+        return None, Sentiment.not_scored
+    return None, None
+
+
 def score_fields(response: SurveyResponse, compiled: CompiledFlow) -> dict[str, Any]:
     """The score of a response from whatever answers it has (partial responses too)."""
     values = answer_values(response)
+    comment_score, comment_label = comment_sentiment(response.recordings)
+    values[SENTIMENT] = comment_score
     kpi_steps = {step.kpi: step for step in compiled.flow.questions() if step.kpi}
     kpis = {kpi: values.get(step.key) for kpi, step in kpi_steps.items()}
     csat, csat_step = kpis.get("csat"), kpi_steps.get("csat")
@@ -66,6 +88,8 @@ def score_fields(response: SurveyResponse, compiled: CompiledFlow) -> dict[str, 
         "nps_category": nps_category(kpis.get("nps")),
         "ces": kpis.get("ces"),
         "resolved": None if kpis.get("resolution") is None else kpis["resolution"] == "yes",
+        "sentiment": comment_score,
+        "sentiment_label": comment_label,
         "extreme_low": bool(compiled.extreme_low and compiled.extreme_low.evaluate(values)),
         "extreme_low_rule": compiled.flow.scoring.extreme_low,
         "extreme_high": bool(compiled.extreme_high and compiled.extreme_high.evaluate(values)),
@@ -86,6 +110,7 @@ def score_response(response_id: int) -> Scored | None:
     compiled = registry().for_version(response.flow_version_id)
 
     now = utcnow()
+    judge_comments(response)
     fields = score_fields(response, compiled)
     score = db.session.scalar(select(Score).filter_by(response_id=response_id))
     if score is None:

@@ -15,12 +15,24 @@ from sqlalchemy import case, func, or_, select, update
 
 from ivr.db import insert_ignore, upsert_id
 from ivr.extensions import db
-from ivr.flows import CompiledFlow
-from ivr.flows.schema import MessageStep, QuestionStep
+from ivr.flows import CompiledFlow, speech
+from ivr.flows.schema import LanguageStep, MessageStep, QuestionStep, RecordStep
 from ivr.jobs.scoring import enqueue_scoring
-from ivr.models import Agent, AgentLeg, Answer, AnswerStatus, Call, Disposition, SurveyResponse, utcnow
+from ivr.models import (
+    Agent,
+    AgentLeg,
+    Answer,
+    AnswerStatus,
+    Call,
+    Disposition,
+    LanguageSource,
+    SurveyResponse,
+    utcnow,
+)
+from ivr.services import recordings
 from ivr.services.answers import answer_value
 from ivr.services.flow_versions import registry
+from ivr.services.recordings import RecordingInput
 from ivr.services.survey_state import SurveyState, load_state, save_state
 
 log = logging.getLogger(__name__)
@@ -39,6 +51,27 @@ class Attempt:
 
     no_input: int = 0
     no_match: int = 0
+
+
+@dataclass(frozen=True)
+class CallerInput:
+    """What Twilio posted for a step: keys, a spoken answer, or a recording."""
+
+    digits: str | None = None
+    speech: str | None = None
+    confidence: float | None = None
+    recording: RecordingInput | None = None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An accepted answer as stored."""
+
+    raw: str | None
+    value: str
+    number: int | None
+    speech: str | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +104,7 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
     if compiled is None:
         raise SurveyUnavailable(f"unknown flow {request.flow_id!r}")
     language = compiled.language_or_default(request.language)
+    source = LanguageSource.ivr if request.language == language else LanguageSource.default
 
     call_id, _ = upsert_id(
         Call,
@@ -89,7 +123,7 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
     version_id = registry().version_id(compiled)
 
     # Work out the first question before the INSERT, so the row is written once.
-    state = SurveyState(0, version_id, language, Disposition.in_progress, None)
+    state = SurveyState(0, version_id, language, Disposition.in_progress, None, language_source=source)
     turn = _advance(state, compiled, after=None)
     response_id = insert_ignore(
         SurveyResponse,
@@ -100,6 +134,7 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
             "agent_id": agent_id,
             "queue": request.queue,
             "language": language,
+            "language_source": source,
             "disposition": state.disposition,
             "current_step": state.current_step,
             "ended_at": state.ended_at,
@@ -121,7 +156,7 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
     return turn
 
 
-def answer_step(response_id: int, step_key: str, digits: str | None, attempt: Attempt) -> Turn:
+def answer_step(response_id: int, step_key: str, given: CallerInput, attempt: Attempt) -> Turn:
     state = load_state(response_id)
     if state is None:
         raise SurveyUnavailable(f"no survey response {response_id}")
@@ -136,14 +171,17 @@ def answer_step(response_id: int, step_key: str, digits: str | None, attempt: At
         return _repeat_after(state, compiled, step_key)
 
     was_final = state.disposition.is_final
-    keys = (digits or "").strip().rstrip("#")
-    parsed = step.parse_digits(keys) if keys else None
+    parsed, heard_something = _parse(step, given, compiled, state.language)
     if parsed is not None:
-        value, number = parsed
-        _store_answer(state, step, AnswerStatus.answered, keys, value, number, attempt)
+        _store_answer(state, step, AnswerStatus.answered, parsed, attempt)
+        if isinstance(step, RecordStep) and given.recording is not None:
+            voice = compiled.voices[state.language]
+            recordings.store(state.id, step.key, given.recording, step.transcribe and voice.transcribe)
+        if isinstance(step, LanguageStep):
+            state.choose_language(parsed.value)
         turn = _closing(state, compiled) if was_final else _advance(state, compiled, step_key)
     else:
-        if keys:
+        if heard_something:
             attempt = Attempt(attempt.no_input, attempt.no_match + 1)
             exhausted = attempt.no_match > step.retries.no_match
             reprompt = step.no_match_prompt or compiled.flow.prompts.no_match
@@ -154,7 +192,10 @@ def answer_step(response_id: int, step_key: str, digits: str | None, attempt: At
         if not exhausted:
             db.session.rollback()
             return Turn(compiled, state.language, state.id, say=(reprompt,), ask=step, attempt=attempt)
-        _store_answer(state, step, AnswerStatus.skipped, keys or None, None, None, attempt)
+        raw = (given.digits or "").strip() or None
+        _store_answer(
+            state, step, AnswerStatus.skipped, Parsed(raw, "", None, given.speech, given.confidence), attempt
+        )
         if was_final:
             turn = _closing(state, compiled)
         elif step.on_exhausted == "end":
@@ -169,6 +210,31 @@ def answer_step(response_id: int, step_key: str, digits: str | None, attempt: At
         # Also when a late answer reached an already-final response: scoring is idempotent.
         enqueue_scoring(state.id)
     return turn
+
+
+def _parse(
+    step: QuestionStep, given: CallerInput, compiled: CompiledFlow, language: str
+) -> tuple[Parsed | None, bool]:
+    """The answer the input gives, or None; and whether the caller gave anything at all (a wrong
+    key or an unclear phrase is a no-match, silence or an empty recording a no-input)."""
+    if isinstance(step, RecordStep):
+        if recordings.long_enough(step, given.recording):
+            assert given.recording is not None
+            return Parsed(given.recording.sid, recordings.RECORDED, None), True
+        return None, False
+    keys = (given.digits or "").strip().rstrip("#")
+    if keys:
+        parsed = step.parse_digits(keys)
+        return (Parsed(keys, *parsed) if parsed else None), True
+    said = (given.speech or "").strip()
+    if said and step.speech:
+        confidence = given.confidence if given.confidence is not None else 0.0
+        meant = speech.match(step, compiled.vocabulary(language), said)
+        if meant is None or confidence < compiled.flow.min_speech_confidence:
+            log.info("step %s: heard %r (confidence %.2f): asking again", step.key, said, confidence)
+            return None, True
+        return Parsed(None, meant[0], meant[1], said[:2000], confidence), True
+    return None, False
 
 
 def close_call(call_sid: str, call_status: str, duration: int | None) -> list[int]:
@@ -243,25 +309,23 @@ def _record_leg(call_id: int, agent_id: int, queue: str | None) -> None:
 
 
 def _store_answer(
-    state: SurveyState,
-    step: QuestionStep,
-    status: AnswerStatus,
-    raw: str | None,
-    value: str | None,
-    number: int | None,
-    attempt: Attempt,
+    state: SurveyState, step: QuestionStep, status: AnswerStatus, parsed: Parsed, attempt: Attempt
 ) -> None:
+    value = parsed.value if status is AnswerStatus.answered else None
+    number = parsed.number if status is AnswerStatus.answered else None
     stored = insert_ignore(
         Answer,
         {
             "response_id": state.id,
             "step_key": step.key,
             "status": status,
-            "raw_input": raw,
+            "raw_input": parsed.raw,
             "value": value,
             "number": number,
             "no_input_count": attempt.no_input,
             "no_match_count": attempt.no_match,
+            "speech_result": parsed.speech,
+            "speech_confidence": parsed.confidence,
         },
         ["response_id", "step_key"],
     )
@@ -273,7 +337,7 @@ def _store_answer(
 def _advance(state: SurveyState, compiled: CompiledFlow, after: str | None, lead: Sequence[str] = ()) -> Turn:
     """Say any messages, then ask the next question whose condition holds, or finish."""
     say = list(lead)
-    for step in compiled.next_steps(after, state.values):
+    for step in compiled.next_steps(after, state.values, state.language_known):
         if isinstance(step, MessageStep):
             say.append(step.prompt)
             continue
@@ -287,7 +351,7 @@ def _advance(state: SurveyState, compiled: CompiledFlow, after: str | None, lead
 def _repeat_after(state: SurveyState, compiled: CompiledFlow, step_key: str) -> Turn:
     if state.disposition.is_final:
         return _closing(state, compiled)
-    for step in compiled.next_steps(step_key, state.values):
+    for step in compiled.next_steps(step_key, state.values, state.language_known):
         if not isinstance(step, MessageStep):
             return Turn(compiled, state.language, state.id, ask=step)
     return _closing(state, compiled)

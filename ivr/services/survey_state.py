@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 
 from ivr.extensions import db
-from ivr.models import Answer, Disposition, SurveyResponse, utcnow
+from ivr.models import Answer, Disposition, LanguageSource, SurveyResponse, utcnow
 from ivr.services.answers import answer_value
 
 _responses = cast(Table, SurveyResponse.__table__)
@@ -24,6 +24,7 @@ _LOAD = (
         _responses.c.id,
         _responses.c.flow_version_id,
         _responses.c.language,
+        _responses.c.language_source,
         _responses.c.disposition,
         _responses.c.current_step,
         _responses.c.ended_at,
@@ -40,6 +41,8 @@ _SAVE = (
     update(_responses)
     .where(_responses.c.id == bindparam("response_id"))
     .values(
+        language=bindparam("language"),
+        language_source=bindparam("language_source"),
         disposition=bindparam("disposition"),
         current_step=bindparam("current_step"),
         ended_at=bindparam("ended_at"),
@@ -58,10 +61,20 @@ class SurveyState:
     values: dict[str, Any] = field(default_factory=dict)
     ended_at: datetime | None = None
     changed: bool = False
+    language_source: LanguageSource = LanguageSource.default
 
     @property
     def answered(self) -> bool:
         return any(value is not None for value in self.values.values())
+
+    @property
+    def language_known(self) -> bool:
+        """Passed by the IVR or chosen in the menu: a language menu is not asked."""
+        return self.language_source is not LanguageSource.default
+
+    def choose_language(self, language: str) -> None:
+        self.language, self.language_source = language, LanguageSource.menu
+        self.changed = True
 
     def asking(self, step_key: str) -> None:
         if self.current_step != step_key:
@@ -87,6 +100,7 @@ def load_state(response_id: int) -> SurveyState | None:
         first.disposition,
         first.current_step,
         ended_at=first.ended_at,
+        language_source=first.language_source,
     )
     for row in rows:
         if row.step_key is not None:
@@ -101,6 +115,8 @@ def save_state(state: SurveyState) -> None:
             _SAVE,
             {
                 "response_id": state.id,
+                "language": state.language,
+                "language_source": state.language_source,
                 "disposition": state.disposition,
                 "current_step": state.current_step,
                 "ended_at": state.ended_at,

@@ -6,7 +6,7 @@ from flask import Response, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.flows import CompiledFlow
-from ivr.flows.schema import RatingStep
+from ivr.flows.schema import LanguageStep, RatingStep, RecordStep
 from ivr.services.survey import Turn
 
 
@@ -15,6 +15,12 @@ def xml(twiml: VoiceResponse, status: int = 200) -> Response:
 
 
 def say(target: VoiceResponse | Gather, flow: CompiledFlow, language: str, prompt_key: str) -> None:
+    """The prompt's recording when the flow has one in this language, else its text, spoken."""
+    audio = flow.audio_file(language, prompt_key)
+    if audio is not None:
+        name, _, version = audio.partition("?v=")
+        target.play(url_for("voice.prompt_audio", language=language, filename=name, v=version))
+        return
     voice = flow.voices[language]
     kwargs = {"language": voice.locale}
     if voice.voice:
@@ -39,11 +45,23 @@ def render_turn(turn: Turn) -> VoiceResponse:
         ni=turn.attempt.no_input,
         nm=turn.attempt.no_match,
     )
+    if isinstance(step, RecordStep):
+        _record(twiml, turn, step, action)
+        return twiml
     options: dict[str, object] = {}
     if isinstance(step, RatingStep) and step.max_digits > 1:
         options["finish_on_key"] = "#"  # "7#" is seven; "10" ends by itself
+    if step.speech:
+        vocabulary = turn.flow.vocabulary(turn.language)
+        options.update(
+            input="dtmf speech",
+            language=turn.flow.voices[turn.language].locale,
+            speech_timeout="auto",
+        )
+        if hints := vocabulary.hints(step):
+            options["hints"] = hints
     gather = Gather(
-        input="dtmf",
+        input=options.pop("input", "dtmf"),
         action=action,
         method="POST",
         timeout=step.timeout,
@@ -52,9 +70,46 @@ def render_turn(turn: Turn) -> VoiceResponse:
         action_on_empty_result=True,
         **options,
     )
-    say(gather, turn.flow, turn.language, step.prompt)
+    if isinstance(step, LanguageStep):
+        # Each option in its own language: "For English, press 1. Para español, oprima 2."
+        for language in step.options.values():
+            say(gather, turn.flow, language, step.prompt)
+    else:
+        say(gather, turn.flow, turn.language, step.prompt)
     twiml.append(gather)
     return twiml
+
+
+def _record(twiml: VoiceResponse, turn: Turn, step: RecordStep, action: str) -> None:
+    """Consent (the first time), the prompt, a beep, <Record>. When Twilio hears nothing it skips
+    the action and falls through: the <Redirect> then reports the silence to the same step."""
+    first_ask = turn.attempt.no_input == 0 and turn.attempt.no_match == 0
+    if first_ask and step.consent_prompt:
+        say(twiml, turn.flow, turn.language, step.consent_prompt)
+    say(twiml, turn.flow, turn.language, step.prompt)
+    options: dict[str, object] = {}
+    if step.transcribe and turn.flow.voices[turn.language].transcribe:
+        options.update(
+            transcribe=True,
+            transcribe_callback=url_for(
+                "voice.transcription", response_id=turn.response_id, step_key=step.key
+            ),
+        )
+    twiml.record(
+        action=action,
+        method="POST",
+        max_length=step.max_length,
+        timeout=step.timeout,
+        finish_on_key=step.finish_on_key,
+        play_beep=step.beep,
+        recording_status_callback=url_for(
+            "voice.recording_status", response_id=turn.response_id, step_key=step.key
+        ),
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed absent",
+        **options,
+    )
+    twiml.redirect(action, method="POST")
 
 
 def apology(language: str | None = None) -> VoiceResponse:

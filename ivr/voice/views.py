@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, request
-from werkzeug.exceptions import HTTPException
+from flask import Response, current_app, request, send_from_directory
+from werkzeug.exceptions import HTTPException, NotFound
 
 from ivr.db import retry_on_disconnect
 from ivr.extensions import db
-from ivr.services import survey
+from ivr.flows.prompts import AUDIO_DIR, AUDIO_TYPES
+from ivr.services import recordings, survey
+from ivr.services.recordings import RecordingInput
 from ivr.voice import bp
 from ivr.voice.signature import twilio_webhook
 from ivr.voice.twiml import apology, render_turn, xml
@@ -24,6 +26,21 @@ def _form(name: str) -> str | None:
 def _count(name: str) -> int:
     value = request.args.get(name, "0")
     return int(value) if value.isdigit() else 0
+
+
+def _number(name: str) -> float | None:
+    try:
+        return float(request.form[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def _recording() -> RecordingInput | None:
+    sid = _form("RecordingSid")
+    if sid is None:
+        return None
+    duration = _number("RecordingDuration")
+    return RecordingInput(sid, _form("RecordingUrl"), int(duration) if duration is not None else None)
 
 
 @bp.post("/survey")
@@ -51,8 +68,52 @@ def survey_start() -> Response:
 @twilio_webhook
 def survey_step(response_id: int, step_key: str) -> Response:
     attempt = survey.Attempt(no_input=_count("ni"), no_match=_count("nm"))
-    turn = retry_on_disconnect(survey.answer_step, response_id, step_key, _form("Digits"), attempt)
+    digits = _form("Digits")
+    given = survey.CallerInput(
+        digits=None if digits == "hangup" else digits,  # <Record> ended by the caller hanging up
+        speech=_form("SpeechResult"),
+        confidence=_number("Confidence"),
+        recording=_recording(),
+    )
+    turn = retry_on_disconnect(survey.answer_step, response_id, step_key, given, attempt)
     return xml(render_turn(turn))
+
+
+@bp.post("/recordings/<int:response_id>/<step_key>")
+@twilio_webhook
+def recording_status(response_id: int, step_key: str) -> Response:
+    """<Record>'s recordingStatusCallback: the recording is ready (or absent, or failed)."""
+    recording = _recording()
+    if recording is not None:
+        status = _form("RecordingStatus") or ""
+        retry_on_disconnect(recordings.recording_status, response_id, step_key, recording, status)
+    return Response(status=204)
+
+
+@bp.post("/transcriptions/<int:response_id>/<step_key>")
+@twilio_webhook
+def transcription(response_id: int, step_key: str) -> Response:
+    """<Record>'s transcribeCallback, usually after the call has ended."""
+    sid = _form("RecordingSid")
+    if sid is not None:
+        text, status = request.form.get("TranscriptionText"), _form("TranscriptionStatus") or ""
+        retry_on_disconnect(recordings.transcription, response_id, sid, text, status)
+    return Response(status=204)
+
+
+@bp.get("/prompts/<language>/<filename>")
+def prompt_audio(language: str, filename: str) -> Response:
+    """Recorded prompts for <Play>. Public like any IVR audio; the flow's URLs carry the file's
+    hash (?v=), so Twilio and any CDN may keep them for a year."""
+    if not language.isalpha() or not any(filename.endswith(ext) for ext in AUDIO_TYPES):
+        raise NotFound()
+    folder = current_app.extensions["ivr.settings"].prompts_dir / language / AUDIO_DIR
+    versioned = bool(request.args.get("v"))
+    max_age = 365 * 24 * 3600 if versioned else 3600
+    response = send_from_directory(folder, filename, max_age=max_age, conditional=True)
+    response.cache_control.public = True
+    response.cache_control.immutable = versioned
+    return response
 
 
 @bp.post("/status")

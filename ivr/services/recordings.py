@@ -1,0 +1,125 @@
+"""Voice comments: the recording Twilio made, its status callback and the transcript that follows.
+
+Three webhooks can tell us about one recording, in any order: the <Record> action (during the
+call), the recording status callback and the transcription callback (often after the call has
+ended). Each writes what it knows, keyed on the RecordingSid, so none of them can lose the
+comment; a transcript arriving after the response was scored scores it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from ivr.db import insert_ignore
+from ivr.extensions import db
+from ivr.flows.schema import RecordStep
+from ivr.jobs.scoring import enqueue_scoring
+from ivr.models import Answer, AnswerStatus, Recording, SurveyResponse, TranscriptStatus, utcnow
+from ivr.services.flow_versions import registry
+
+log = logging.getLogger(__name__)
+
+RECORDED = "recorded"  # a voice comment's answer value, as conditions see it
+
+
+@dataclass(frozen=True)
+class RecordingInput:
+    sid: str
+    url: str | None
+    duration: int | None  # seconds
+
+
+def long_enough(step: RecordStep, recording: RecordingInput | None) -> bool:
+    """An empty or too-short recording counts as silence."""
+    return recording is not None and (recording.duration or 0) >= max(step.min_length, 1)
+
+
+def store(response_id: int, step_key: str, recording: RecordingInput, transcribe: bool) -> None:
+    """Write the recording row in the caller's transaction (a repeat changes nothing)."""
+    insert_ignore(
+        Recording,
+        {
+            "response_id": response_id,
+            "step_key": step_key,
+            "recording_sid": recording.sid,
+            "media_url": recording.url,
+            "duration_seconds": recording.duration,
+            "transcript_status": TranscriptStatus.pending if transcribe else TranscriptStatus.not_requested,
+        },
+        ["recording_sid"],
+    )
+
+
+def recording_status(response_id: int, step_key: str, recording: RecordingInput, status: str) -> bool:
+    """Twilio's recording status callback. When the action never came (the caller hung up as the
+    recording ended), this is what saves the comment. Returns True when it stored the answer."""
+    response, step = _response_and_step(response_id, step_key)
+    if response is None or step is None:
+        db.session.rollback()
+        return False
+    stored_answer = False
+    if status == "completed" and long_enough(step, recording):
+        voice = registry().for_version(response.flow_version_id).voices.get(response.language)
+        store(
+            response_id, step_key, recording, transcribe=step.transcribe and bool(voice and voice.transcribe)
+        )
+        stored_answer = (
+            insert_ignore(
+                Answer,
+                {
+                    "response_id": response_id,
+                    "step_key": step_key,
+                    "status": AnswerStatus.answered,
+                    "raw_input": recording.sid,
+                    "value": RECORDED,
+                },
+                ["response_id", "step_key"],
+            )
+            is not None
+        )
+    db.session.execute(
+        update(Recording)
+        .where(Recording.recording_sid == recording.sid)
+        .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
+    )
+    final = response.disposition.is_final
+    db.session.commit()
+    if stored_answer:
+        log.info("response %s: comment %s saved from the recording callback", response_id, recording.sid)
+    if stored_answer and final:
+        enqueue_scoring(response_id)
+    return stored_answer
+
+
+def transcription(response_id: int, recording_sid: str, text: str | None, status: str) -> bool:
+    """Twilio's transcription callback: keep the text, then score the response again."""
+    row = db.session.scalar(select(Recording).filter_by(recording_sid=recording_sid, response_id=response_id))
+    if row is None:
+        db.session.rollback()
+        log.warning("transcript for unknown recording %s (response %s) ignored", recording_sid, response_id)
+        return False
+    completed = status == "completed" and bool(text and text.strip())
+    row.transcript = text.strip() if completed and text else None
+    row.transcript_status = TranscriptStatus.completed if completed else TranscriptStatus.failed
+    row.transcribed_at = utcnow()
+    row.sentiment = row.sentiment_label = None  # judged again by the scoring job
+    final = row.response.disposition.is_final
+    db.session.commit()
+    if final:
+        enqueue_scoring(response_id)
+    return completed
+
+
+def find(recording_sid: str) -> Recording | None:
+    return db.session.scalar(select(Recording).filter_by(recording_sid=recording_sid))
+
+
+def _response_and_step(response_id: int, step_key: str) -> tuple[SurveyResponse | None, RecordStep | None]:
+    response = db.session.get(SurveyResponse, response_id)
+    if response is None:
+        return None, None
+    step = registry().for_version(response.flow_version_id).question(step_key)
+    return response, step if isinstance(step, RecordStep) else None
