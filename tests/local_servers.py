@@ -78,8 +78,32 @@ class HttpRecorder:
     # When set, act as Twilio's API for this account (HTTP Basic: account SID, auth token).
     account_sid: str | None = None
     auth_token: str | None = None
+    # As Twilio's API: RecordingSid -> MP3 bytes, served on GET .../Recordings/<sid>.mp3.
+    recordings: dict[str, bytes] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     url: str = ""
+
+    def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """A recording's media, as Twilio serves it: account credentials required, ranges honoured."""
+        self.received.append(Received(path, headers, b""))
+        if not self._authorised(headers):
+            return 401, {"Content-Type": "application/json"}, b'{"code": 20003, "status": 401}'
+        prefix = f"/2010-04-01/Accounts/{self.account_sid}/Recordings/"
+        sid = path.removeprefix(prefix).removesuffix(".mp3")
+        if not path.startswith(prefix) or sid not in self.recordings:
+            return 404, {"Content-Type": "application/json"}, b'{"code": 20404, "status": 404}'
+        audio = self.recordings[sid]
+        wanted = headers.get("Range", "")
+        if wanted.startswith("bytes="):
+            first, _, last = wanted.removeprefix("bytes=").partition("-")
+            start, end = int(first), min(int(last) if last else len(audio) - 1, len(audio) - 1)
+            reply = {"Content-Type": "audio/mpeg", "Content-Range": f"bytes {start}-{end}/{len(audio)}"}
+            return 206, {**reply, "Accept-Ranges": "bytes"}, audio[start : end + 1]
+        return 200, {"Content-Type": "audio/mpeg", "Accept-Ranges": "bytes"}, audio
+
+    def _authorised(self, headers: dict[str, str]) -> bool:
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return hmac.compare_digest(headers.get("Authorization", ""), expected)
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         record = Received(path, headers, body)
@@ -92,8 +116,7 @@ class HttpRecorder:
         return self.status, b"{}"
 
     def _twilio(self, path: str, headers: dict[str, str], record: Received) -> tuple[int, bytes]:
-        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        if not hmac.compare_digest(headers.get("Authorization", ""), expected):
+        if not self._authorised(headers):
             return 401, json.dumps({"code": 20003, "message": "Authenticate", "status": 401}).encode()
         if self.status >= 400:
             error = {"code": 30001, "message": "Queue overflow", "status": self.status}
@@ -120,6 +143,14 @@ def http_recorder(**options: Any) -> Iterator[HttpRecorder]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def do_GET(self) -> None:
+            status, headers, reply = recorder.get(self.path, dict(self.headers.items()))
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(reply))}.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply)
 

@@ -12,6 +12,7 @@ from ivr.models import Agent, AgentLeg, Call, SurveyResponse
 def _with_details() -> Select[SurveyResponse]:
     return select(SurveyResponse).options(
         selectinload(SurveyResponse.answers),
+        selectinload(SurveyResponse.recordings),
         selectinload(SurveyResponse.score),
         selectinload(SurveyResponse.feedback_item),
         selectinload(SurveyResponse.callback_task),
