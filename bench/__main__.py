@@ -137,7 +137,16 @@ def closed_loop_phase(args: argparse.Namespace, database_url: str) -> dict[str, 
 
 def rows_per_survey(database_url: str) -> tuple[float, dict[str, int]]:
     engine = sa.create_engine(database_url)
-    tables = ["calls", "agent_legs", "survey_responses", "answers", "scores", "agents", "flow_versions"]
+    tables = [
+        "calls",
+        "agent_legs",
+        "survey_responses",
+        "answers",
+        "recordings",
+        "scores",
+        "agents",
+        "flow_versions",
+    ]
     with engine.connect() as conn:
         counts = {t: int(conn.scalar(sa.text(f"SELECT count(*) FROM {t}")) or 0) for t in tables}
     engine.dispose()
@@ -250,7 +259,8 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
     worker = stack.rq_worker(app_env, logs)
     web = stack.gunicorn("survey-web", "wsgi:app", 5103, app_env, logs)
     try:
-        # About 5.6 webhooks a call with this mix (start, 3-4 answers, re-prompts, status);
+        # About 7.1 webhooks a call with this mix (start, 3-4 answers, re-prompts, the voice
+        # comment, the status and recording callbacks);
         # the table shows the rate actually reached.
         profile = (max(rates), web.descendants()[0], logs / "web-worker.pyspy") if args.profile else None
         result, _ = sweep(
@@ -260,7 +270,7 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
             higher,
             args.seconds,
             calls=True,
-            wpc=5.6,
+            wpc=7.1,
             profile=profile,
         )
         out["closed_loop"] = closed_loop_phase(args, database_url)

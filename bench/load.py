@@ -1,9 +1,9 @@
 """Open-loop load: calls (or single webhooks) start on a fixed schedule whatever the server's
 speed, so a slow server cannot hide behind a slow client.
 
-A survey call behaves like Twilio: signed form posts, following each <Gather> action, a caller
-think time between questions, a share of wrong keys, silences and hang-ups, then the status
-callback.
+A survey call behaves like Twilio: signed form posts, following each <Gather> and <Record>
+action, a caller think time between questions, a share of wrong keys, silences and hang-ups, a
+voice comment at the end, then the status and recording callbacks.
 """
 
 from __future__ import annotations
@@ -113,15 +113,28 @@ async def survey_call(poster: Poster, start_path: str, mix: Mix, rng: random.Ran
     questions = 0
     # When the webhook that made a low-score response final was answered (wall clock).
     final_at: float | None = None
+    recording: dict[str, str] | None = None
+    recording_callback = ""
     while status == 200:
-        gather = ET.fromstring(body).find("Gather") if body else None
-        if gather is None:
+        document = ET.fromstring(body) if body else None
+        gather = document.find("Gather") if document is not None else None
+        record = document.find("Record") if document is not None else None
+        if gather is None and record is None:
             final_at = time.time() if low else None  # the server ended the survey
             break
         await asyncio.sleep(rng.uniform(*mix.think))
         roll = rng.random()
         if roll < mix.hang_up:
             break
+        if record is not None:
+            # A voice comment (the server does not wait for its length: Twilio would).
+            sid = "RE" + uuid.uuid4().hex
+            recording = {"RecordingSid": sid, "RecordingUrl": f"https://api.twilio.com/{sid}"}
+            recording["RecordingDuration"] = str(rng.randint(4, 30))
+            recording_callback = record.get("recordingStatusCallback", "")
+            status, body = await poster.post(record.get("action", ""), {**base, **recording, "Digits": "#"})
+            continue
+        assert gather is not None
         if roll < mix.hang_up + mix.silence:
             digits = ""
         elif roll < mix.hang_up + mix.silence + mix.wrong_key:
@@ -132,6 +145,8 @@ async def survey_call(poster: Poster, start_path: str, mix: Mix, rng: random.Ran
         form = {**base, "Digits": digits} if digits else dict(base)
         status, body = await poster.post(gather.get("action", ""), form)
     await poster.post("/voice/status", {**base, "CallStatus": "completed", "CallDuration": "60"})
+    if recording is not None:  # Twilio's recording status callback comes after the call
+        await poster.post(recording_callback, {**base, **recording, "RecordingStatus": "completed"})
     if final_at is None and low and questions > 0:
         final_at = time.time()  # the caller hung up: the status callback made it final
     if final_at is not None:
