@@ -124,6 +124,7 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
                 p.agent_id,
                 p.queue,
                 lang,
+                "ivr",
                 "completed",
                 p.started + FOUR_MIN,
                 p.started + FIVE_MIN,
@@ -142,7 +143,7 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
 
     def score(p: Planned) -> list[tuple[Any, ...]]:
         category = "promoter" if p.nps >= 9 else "passive" if p.nps >= 7 else "detractor"
-        low = p.csat == 1 or p.nps <= 2
+        low = p.csat == 1 or p.nps <= 2  # no comments seeded: sentiment plays no part
         started = p.started + FOUR_MIN
         return [
             (
@@ -154,8 +155,11 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
                 p.nps,
                 category,
                 p.resolved,
+                p.csat >= 4,  # top box
+                p.csat <= 2,  # bottom box
                 low,
                 rule,
+                p.csat == 5 and p.nps >= 9,  # extreme high, the sample flow's praise rule
                 p.started + FIVE_MIN,  # scored_at, as on the response
             )
         ]
@@ -175,7 +179,7 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
         (
             "responses",
             "COPY survey_responses (id, call_id, survey_call_sid, flow_version_id, agent_id, queue,"
-            " language, disposition, started_at, ended_at, scored_at) FROM STDIN",
+            " language, language_source, disposition, started_at, ended_at, scored_at) FROM STDIN",
             response,
         ),
         (
@@ -187,7 +191,8 @@ def _copies(rule: str | None) -> list[tuple[str, str, Callable[[Planned], list[t
         (
             "scores",
             "COPY scores (response_id, agent_id, queue, started_at, csat, nps, nps_category, resolved,"
-            " extreme_low, extreme_low_rule, scored_at) FROM STDIN",
+            " csat_top_box, csat_bottom_box, extreme_low, extreme_low_rule, extreme_high, scored_at)"
+            " FROM STDIN",
             score,
         ),
     ]
@@ -210,9 +215,10 @@ def seed(
             "TRUNCATE scores, answers, survey_responses, agent_legs, calls, flow_versions, agents"
             " RESTART IDENTITY CASCADE"
         )
-        with cur.copy("COPY agents (ref, display_name, auto_created, created_at) FROM STDIN") as copy:
+        agents_sql = "COPY agents (ref, display_name, auto_created, feedback_delivery, created_at) FROM STDIN"
+        with cur.copy(agents_sql) as copy:
             for i in range(agents):
-                copy.write_row((f"agent-{i:03d}", f"Agent {i}", False, now))
+                copy.write_row((f"agent-{i:03d}", f"Agent {i}", False, "digest", now))
         cur.execute(
             "INSERT INTO flow_versions (flow_key, version, content_hash, definition, source, created_at)"
             " VALUES (%s, 1, %s, %s, %s, %s)",
