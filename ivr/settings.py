@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from croniter import croniter
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     feedback_digest_cron: str = "0 17 * * *"
     # How often the scheduler looks for lost jobs, unsent notifications and missed deadlines.
     housekeeping_interval_seconds: int = 60
+    # The key of the hash caller numbers are matched by (do-not-survey list, "once in N days").
+    # Defaults to one derived from SECRET_KEY; set it on its own so that rotating SECRET_KEY
+    # does not forget who opted out.
+    caller_hash_key: str | None = None
+    # A survey still in progress this long after it started is closed (the status callback never
+    # came) as partial or breakoff.
+    stale_response_minutes: int = Field(default=60, ge=5)
+    # Responses older than this lose their personal data (numbers, transcripts, recordings'
+    # links, verbatims) to `flask data purge`, run daily by the scheduler; scores stay. None: keep.
+    retention_days: int | None = Field(default=None, ge=1)
     callflows_dir: Path = PROJECT_ROOT / "callflows"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     instance_dir: Path = PROJECT_ROOT / "instance"

@@ -40,6 +40,7 @@ def test_response_by_call_sid_has_everything_an_integrator_needs(
     [response] = body["responses"]
     assert body["next_before_id"] is None
     assert response["call_sid"] == "CA-support" and response["survey_call_sid"] == "CA-survey-leg"
+    assert response["caller"] == "+•••••••0006"  # the simulator's +15005550006, masked
     assert (response["agent"], response["agent_chain"], response["queue"]) == ("alice", ["alice"], "billing")
     assert response["flow"] == {"id": "post-call-csat", "version": 1}
     assert (response["language"], response["disposition"]) == ("en", "completed")

@@ -51,6 +51,7 @@ def test_the_sample_flow_loads(folders: tuple[Path, Path]) -> None:
     assert [s.key for s in compiled.flow.steps] == [
         "language",
         "intro",
+        "opt_out_hint",
         "csat",
         "nps",
         "resolved",
@@ -232,7 +233,7 @@ def test_flows_check_command_lists_problems_and_exits_non_zero(
     runner = app.test_cli_runner()
     ok = runner.invoke(args=["flows", "check"])
     assert ok.exit_code == 0
-    assert "ok  post-call-csat: 7 steps (6 questions), languages en, es" in ok.output
+    assert "ok  post-call-csat: 8 steps (6 questions), languages en, es" in ok.output
 
     flow = base_flow()
     step(flow, "nps")["prompt"] = "missing.key"

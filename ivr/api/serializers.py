@@ -9,6 +9,7 @@ from flask import url_for
 
 from ivr.models import CallbackTask, FeedbackItem, Notification, SurveyResponse
 from ivr.services.links import response_link, task_link
+from ivr.services.privacy import mask
 
 
 def _time(value: datetime | None) -> str | None:
@@ -63,6 +64,8 @@ def response_json(response: SurveyResponse) -> dict[str, Any]:
         "id": response.id,
         "call_sid": response.call.call_sid,
         "survey_call_sid": response.survey_call_sid,
+        # Masked: the full number is on the callback task, for the supervisor who calls back.
+        "caller": mask(response.call.from_number),
         "agent": response.agent.ref if response.agent else None,
         "agent_chain": _agent_chain(response),
         "queue": response.queue,
@@ -87,6 +90,7 @@ def response_json(response: SurveyResponse) -> dict[str, Any]:
             "sentiment": score.sentiment,
             "sentiment_label": score.sentiment_label.value if score.sentiment_label else None,
             "extreme_low": score.extreme_low,
+            "extreme_low_rule": score.extreme_low_rule,
             "extreme_high": score.extreme_high,
             "scored_at": _time(score.scored_at),
         },

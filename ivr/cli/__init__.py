@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from ivr.cli import admin, organisation, simulate, tasks, worker
+from ivr.cli import admin, consent, organisation, simulate, tasks, worker
 
 
 def register(app: Flask) -> None:
@@ -16,3 +16,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(organisation.supervisors)
     app.cli.add_command(organisation.teams)
     app.cli.add_command(organisation.agents)
+    app.cli.add_command(consent.do_not_survey)
+    app.cli.add_command(consent.data)

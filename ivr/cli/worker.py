@@ -15,7 +15,7 @@ from rq.worker import BaseWorker
 
 from ivr.extensions import db
 from ivr.jobs import QUEUES, SCHEDULED_QUEUE, job_queue
-from ivr.jobs.scheduled import housekeeping, send_digests
+from ivr.jobs.scheduled import housekeeping, purge_personal_data, send_digests
 from ivr.jobs.scoring import sweep_unscored
 from ivr.settings import Settings
 
@@ -61,6 +61,11 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
         click.echo(
             f"scheduler on: housekeeping every {settings.housekeeping_interval_seconds} s, "
             f"feedback digests at '{settings.feedback_digest_cron}'"
+            + (
+                f", personal data older than {settings.retention_days} days purged daily at 03:30"
+                if settings.retention_days is not None
+                else ""
+            )
         )
     try:
         worker_class(names, connection=redis).work(burst=burst, with_scheduler=with_scheduler)
@@ -79,6 +84,8 @@ def _periodic(redis: Redis, settings: Settings, stop: threading.Event) -> None:
         housekeeping, SCHEDULED_QUEUE, interval=settings.housekeeping_interval_seconds, result_ttl=0
     )
     cron.register(send_digests, SCHEDULED_QUEUE, cron=settings.feedback_digest_cron, result_ttl=0)
+    if settings.retention_days is not None:
+        cron.register(purge_personal_data, SCHEDULED_QUEUE, cron="30 3 * * *", result_ttl=0)
     while not stop.is_set():
         cron.enqueue_jobs()
         stop.wait(max(cron.calculate_sleep_interval(), 1))
@@ -100,14 +107,15 @@ def jobs_sweep(min_age: int) -> None:
 @jobs_group.command("housekeeping")
 @click.option("--min-age", default=60, show_default=True, help="Seconds a response must have been final.")
 def jobs_housekeeping(min_age: int) -> None:
-    """Redo what lost jobs left undone: scores, notifications, overdue callback tasks.
+    """Redo what lost jobs left undone: stale surveys, scores, notifications, overdue tasks.
 
     The worker's scheduler runs this every minute. Without Redis, run it from cron.
     """
     done = housekeeping(min_age)
     click.echo(
-        f"{len(done.rescored)} response(s) sent for scoring, {len(done.redelivered)} notification(s) "
-        f"sent again, {len(done.escalated)} overdue callback task(s) escalated"
+        f"{len(done.closed_stale)} stale survey(s) closed, {len(done.rescored)} response(s) sent for "
+        f"scoring, {len(done.redelivered)} notification(s) sent again, {len(done.escalated)} overdue "
+        "callback task(s) escalated"
     )
 
 

@@ -18,7 +18,16 @@ from ivr.flows.compiled import CompiledFlow
 from ivr.flows.conditions import SENTIMENT, Condition, ConditionError
 from ivr.flows.problems import FlowError, FlowProblem
 from ivr.flows.prompts import PromptCatalog, load_prompts
-from ivr.flows.schema import Flow, LanguageStep, MessageStep, QuestionStep, RecordStep
+from ivr.flows.schema import (
+    ChoiceStep,
+    Flow,
+    LanguageStep,
+    MessageStep,
+    QuestionStep,
+    RatingStep,
+    RecordStep,
+    YesNoStep,
+)
 
 # Past this many combinations of earlier answers we do not prove a condition can be true.
 _MAX_COMBINATIONS = 50_000
@@ -146,6 +155,7 @@ def _check_flow(name: str, path: Path, flow: Flow, catalog: PromptCatalog) -> li
             )
     problems.extend(_missing_prompts(name, flow, catalog))
     problems.extend(_check_languages_and_speech(name, flow, catalog))
+    problems.extend(_check_opt_out_key(name, flow))
 
     earlier: dict[str, QuestionStep | MessageStep] = {}
     for step in flow.steps:
@@ -192,6 +202,29 @@ def _missing_prompts(name: str, flow: Flow, catalog: PromptCatalog) -> list[Flow
                     step=step_key,
                     field=field,
                 )
+            )
+    return problems
+
+
+def _check_opt_out_key(name: str, flow: Flow) -> list[FlowProblem]:
+    """The opt-out key must not also be an answer, or a caller answering would opt out."""
+    key = flow.opt_out_key
+    if key is None:
+        return []
+    problems = []
+    for step in flow.questions():
+        if isinstance(step, YesNoStep):
+            used = {step.yes_digit, step.no_digit}
+        elif isinstance(step, ChoiceStep | LanguageStep):
+            used = {str(digit) for digit in step.options}
+        elif isinstance(step, RatingStep):
+            used = {str(digit) for digit in range(10)} | ({"#"} if step.max_digits > 1 else set())
+        else:
+            assert isinstance(step, RecordStep)
+            used = {step.finish_on_key}
+        if key in used:
+            problems.append(
+                FlowProblem(name, f"{key!r} is also an answer to step {step.key!r}", field="opt_out_key")
             )
     return problems
 

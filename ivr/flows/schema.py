@@ -226,6 +226,10 @@ class ClosingPrompts(_Strict):
     no_match: PromptKey = "no_match"
     goodbye: PromptKey = "goodbye"
     ended_early: PromptKey = "ended_early"
+    # Said instead of the survey when the rules say not to ask (do-not-survey, asked recently).
+    not_surveyed: PromptKey = "not_surveyed"
+    # Said after the caller pressed the opt-out key.
+    opted_out: PromptKey = "opted_out"
 
 
 class Flow(_Strict):
@@ -238,6 +242,11 @@ class Flow(_Strict):
     prompts: ClosingPrompts = ClosingPrompts()
     # Spoken answers heard with less confidence than this are asked again, like a wrong key.
     min_speech_confidence: float = Field(default=0.5, ge=0, le=1)
+    # A key the caller may press at any question to never be surveyed again; a prompt should
+    # announce it. None: no opt-out key.
+    opt_out_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] | None = None
+    # Do not survey the same caller with this flow more than once in this many days (0: no limit).
+    suppress_days: int = Field(default=0, ge=0, le=365)
 
     @model_validator(mode="after")
     def _default_language_listed(self) -> Flow:

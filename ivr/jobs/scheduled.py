@@ -2,18 +2,22 @@
 
 A callback task's deadline is an RQ job scheduled for the moment it falls due (the worker's
 `--with-scheduler` moves it onto the queue then). Housekeeping, every minute, redoes anything a
-lost job would have done: unscored responses, undelivered notifications, missed deadlines.
+lost job would have done: surveys whose status callback never came, unscored responses,
+undelivered notifications, missed deadlines. A daily purge removes personal data past its
+retention time.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from flask import current_app
 
 from ivr import jobs
 from ivr.jobs.notifications import enqueue_delivery
-from ivr.services import callback_tasks, feedback, notifications
+from ivr.services import callback_tasks, feedback, notifications, privacy
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +56,34 @@ class Housekeeping:
     rescored: list[int]
     redelivered: list[int]
     escalated: list[int]
+    closed_stale: list[int] = field(default_factory=list)
 
 
 def housekeeping(min_age_seconds: int = 60) -> Housekeeping:
     """Redo whatever a lost job left undone; safe to run from any number of places."""
     from ivr.jobs.scoring import sweep_unscored
+    from ivr.services.survey import close_stale
 
+    closed_stale = close_stale(current_app.extensions["ivr.settings"].stale_response_minutes)
     rescored = sweep_unscored(min_age_seconds)
     redelivered = notifications.stuck(STUCK_NOTIFICATION_AGE)
     for notification_id in redelivered:
         enqueue_delivery(notification_id)
     escalated = [task_id for task_id in callback_tasks.overdue_open() if escalate_task(task_id)]
-    if rescored or redelivered or escalated:
-        log.info("housekeeping: rescored %s, redelivered %s, escalated %s", rescored, redelivered, escalated)
-    return Housekeeping(rescored, redelivered, escalated)
+    if rescored or redelivered or escalated or closed_stale:
+        log.info(
+            "housekeeping: closed stale %s, rescored %s, redelivered %s, escalated %s",
+            closed_stale,
+            rescored,
+            redelivered,
+            escalated,
+        )
+    return Housekeeping(rescored, redelivered, escalated, closed_stale)
+
+
+def purge_personal_data() -> int | None:
+    """Daily: remove personal data past RETENTION_DAYS (nothing when it is not set)."""
+    days = current_app.extensions["ivr.settings"].retention_days
+    if days is None:
+        return None
+    return privacy.purge_personal_data(days).calls

@@ -5,6 +5,7 @@ from ivr.models.api_keys import ApiKey
 from ivr.models.base import Base, utcnow
 from ivr.models.callback_tasks import CallbackTask, CallbackTaskEvent, RootCause, TaskOutcome, TaskStatus
 from ivr.models.calls import AgentLeg, Call
+from ivr.models.consent import DoNotSurvey, ListSource
 from ivr.models.feedback import FeedbackItem, FeedbackKind
 from ivr.models.flows import FlowVersion
 from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
@@ -25,11 +26,13 @@ __all__ = [
     "CallbackTaskEvent",
     "Channel",
     "Disposition",
+    "DoNotSurvey",
     "FeedbackDelivery",
     "FeedbackItem",
     "FeedbackKind",
     "FlowVersion",
     "LanguageSource",
+    "ListSource",
     "Notification",
     "NotificationAttempt",
     "NotificationStatus",

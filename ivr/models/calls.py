@@ -19,13 +19,18 @@ class Call(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     parent_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # Kept for callbacks until the retention purge; matched through from_hash (a keyed hash),
+    # and shown masked wherever an agent could see it.
     from_number: Mapped[str | None] = mapped_column(String(64))
+    from_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     to_number: Mapped[str | None] = mapped_column(String(64))
     queue: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str | None] = mapped_column(String(32))
     duration_seconds: Mapped[int | None]
     started_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     ended_at: Mapped[Timestamp | None]
+    # Set by the retention purge, which removes the numbers and keeps the anonymous scores.
+    purged_at: Mapped[Timestamp | None]
 
     legs: Mapped[list[AgentLeg]] = relationship(back_populates="call", order_by="AgentLeg.sequence")
 

@@ -25,6 +25,10 @@ class Disposition(StrEnum):
     completed = "completed"
     partial = "partial"  # some answers, then the caller hung up or ran out of retries
     breakoff = "breakoff"  # ended before the first answer
+    declined = "declined"  # said no to the invitation
+    refused = "refused"  # opted out of surveys (the flow's opt-out key): never asked again
+    suppressed = "suppressed"  # not asked: do-not-survey list, or surveyed too recently
+    failed = "failed"  # technical: the survey call failed, or could not be placed
 
     @property
     def is_final(self) -> bool:

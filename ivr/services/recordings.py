@@ -56,6 +56,17 @@ def store(response_id: int, step_key: str, recording: RecordingInput, transcribe
 def recording_status(response_id: int, step_key: str, recording: RecordingInput, status: str) -> bool:
     """Twilio's recording status callback. When the action never came (the caller hung up as the
     recording ended), this is what saves the comment. Returns True when it stored the answer."""
+    # The common case: the <Record> action already stored it. One UPDATE, nothing else.
+    known = db.session.scalar(
+        update(Recording)
+        .where(Recording.recording_sid == recording.sid, Recording.response_id == response_id)
+        .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
+        .returning(Recording.id)
+        .execution_options(synchronize_session=False)
+    )
+    if known is not None:
+        db.session.commit()
+        return False
     response, step = _response_and_step(response_id, step_key)
     if response is None or step is None:
         db.session.rollback()

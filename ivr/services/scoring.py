@@ -100,9 +100,11 @@ def score_fields(response: SurveyResponse, compiled: CompiledFlow) -> dict[str, 
 def score_response(response_id: int) -> Scored | None:
     """Write (or rewrite) the response's score and close the loop; safe to run any number of times."""
     # The row lock makes concurrent runs for one response take turns (PostgreSQL; SQLite
-    # serialises writers anyway), so each sees what the other committed.
+    # serialises writers anyway), so each sees what the other committed. FOR NO KEY UPDATE, not
+    # FOR UPDATE: webhooks still adding rows that point at the response (a late answer, the
+    # recording callback) take a key-share lock, and must not wait for the scoring.
     response = db.session.scalars(
-        select(SurveyResponse).filter_by(id=response_id).with_for_update()
+        select(SurveyResponse).filter_by(id=response_id).with_for_update(key_share=True)
     ).one_or_none()
     if response is None or not response.disposition.is_final:
         db.session.rollback()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from sqlalchemy import case, func, or_, select, update
 
@@ -26,12 +27,14 @@ from ivr.models import (
     Call,
     Disposition,
     LanguageSource,
+    ListSource,
     SurveyResponse,
     utcnow,
 )
-from ivr.services import recordings
+from ivr.services import consent, recordings
 from ivr.services.answers import answer_value
 from ivr.services.flow_versions import registry
+from ivr.services.privacy import mask, number_hash
 from ivr.services.recordings import RecordingInput
 from ivr.services.survey_state import SurveyState, load_state, save_state
 
@@ -106,11 +109,13 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
     language = compiled.language_or_default(request.language)
     source = LanguageSource.ivr if request.language == language else LanguageSource.default
 
+    from_hash = number_hash(request.from_number) if request.from_number else None
     call_id, _ = upsert_id(
         Call,
         {
             "call_sid": request.original_call_sid or request.call_sid,
             "from_number": request.from_number,
+            "from_hash": from_hash,
             "to_number": request.to_number,
             "queue": request.queue,
             "status": "in-progress",
@@ -124,7 +129,11 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
 
     # Work out the first question before the INSERT, so the row is written once.
     state = SurveyState(0, version_id, language, Disposition.in_progress, None, language_source=source)
-    turn = _advance(state, compiled, after=None)
+    if from_hash and _suppressed(from_hash, compiled, call_id):
+        state.finish(Disposition.suppressed)
+        turn = Turn(compiled, language, 0, closing=compiled.flow.prompts.not_surveyed)
+    else:
+        turn = _advance(state, compiled, after=None)
     response_id = insert_ignore(
         SurveyResponse,
         {
@@ -171,6 +180,8 @@ def answer_step(response_id: int, step_key: str, given: CallerInput, attempt: At
         return _repeat_after(state, compiled, step_key)
 
     was_final = state.disposition.is_final
+    if _opting_out(compiled, given) and not was_final:
+        return _opt_out(state, compiled)
     parsed, heard_something = _parse(step, given, compiled, state.language)
     if parsed is not None:
         _store_answer(state, step, AnswerStatus.answered, parsed, attempt)
@@ -210,6 +221,36 @@ def answer_step(response_id: int, step_key: str, given: CallerInput, attempt: At
         # Also when a late answer reached an already-final response: scoring is idempotent.
         enqueue_scoring(state.id)
     return turn
+
+
+def _suppressed(from_hash: str, compiled: CompiledFlow, call_id: int) -> bool:
+    """Not asked: the number is on the do-not-survey list, or took this flow too recently."""
+    if consent.is_listed(from_hash):
+        return True
+    return consent.surveyed_recently(from_hash, compiled.id, compiled.flow.suppress_days, call_id)
+
+
+def _opting_out(compiled: CompiledFlow, given: CallerInput) -> bool:
+    key = compiled.flow.opt_out_key
+    return key is not None and (given.digits or "").strip() == key
+
+
+def _opt_out(state: SurveyState, compiled: CompiledFlow) -> Turn:
+    """The caller pressed the opt-out key: never again, and the answers so far are kept."""
+    call = db.session.execute(
+        select(Call.from_hash, Call.from_number)
+        .join(SurveyResponse, SurveyResponse.call_id == Call.id)
+        .where(SurveyResponse.id == state.id)
+    ).one()
+    if call.from_hash:
+        consent.add_hash(call.from_hash, ListSource.opt_out, mask(call.from_number))
+    else:
+        log.warning("response %s: opt-out without a caller number: nothing to remember", state.id)
+    state.finish(Disposition.refused)
+    save_state(state)
+    db.session.commit()
+    enqueue_scoring(state.id)
+    return Turn(compiled, state.language, state.id, closing=compiled.flow.prompts.opted_out)
 
 
 def _parse(
@@ -262,7 +303,9 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
             ),
         )
         .values(
-            disposition=case((answered, Disposition.partial), else_=Disposition.breakoff),
+            disposition=Disposition.failed
+            if call_status == "failed"
+            else case((answered, Disposition.partial), else_=Disposition.breakoff),
             ended_at=now,
             current_step=None,
         )
@@ -270,6 +313,34 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
         .execution_options(synchronize_session=False)
     ).all()
     db.session.commit()
+    for response_id in closed:
+        enqueue_scoring(response_id)
+    return list(closed)
+
+
+def close_stale(older_than_minutes: int) -> list[int]:
+    """Close surveys still in progress long after they started: the call's status callback never
+    came (a lost request, a misconfigured number). Each becomes partial or breakoff and is scored."""
+    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+    answered = (
+        select(Answer.id)
+        .where(Answer.response_id == SurveyResponse.id, Answer.status == AnswerStatus.answered)
+        .exists()
+    )
+    closed = db.session.scalars(
+        update(SurveyResponse)
+        .where(SurveyResponse.disposition == Disposition.in_progress, SurveyResponse.started_at < cutoff)
+        .values(
+            disposition=case((answered, Disposition.partial), else_=Disposition.breakoff),
+            ended_at=utcnow(),
+            current_step=None,
+        )
+        .returning(SurveyResponse.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    if closed:
+        log.warning("closed %s stale survey(s) whose status callback never came: %s", len(closed), closed)
     for response_id in closed:
         enqueue_scoring(response_id)
     return list(closed)
@@ -365,7 +436,10 @@ def _repeat_current(state: SurveyState, compiled: CompiledFlow) -> Turn:
 
 
 def _closing(state: SurveyState, compiled: CompiledFlow) -> Turn:
-    goodbye = compiled.flow.prompts.goodbye
-    if state.disposition is not Disposition.completed:
-        goodbye = compiled.flow.prompts.ended_early
+    prompts = compiled.flow.prompts
+    goodbye = {
+        Disposition.completed: prompts.goodbye,
+        Disposition.suppressed: prompts.not_surveyed,
+        Disposition.refused: prompts.opted_out,
+    }.get(state.disposition, prompts.ended_early)
     return Turn(compiled, state.language, state.id, closing=goodbye)

@@ -1,0 +1,99 @@
+"""Caller numbers: matched through a keyed hash, shown masked, removed after the retention time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ivr.extensions import db
+from ivr.models import (
+    Answer,
+    Call,
+    CallbackTask,
+    FeedbackItem,
+    Notification,
+    Recording,
+    SurveyResponse,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _key() -> bytes:
+    settings = current_app.extensions["ivr.settings"]
+    if settings.caller_hash_key:
+        return str(settings.caller_hash_key).encode()
+    # Derived, so the raw SECRET_KEY is never the hash key itself.
+    return hmac.new(settings.secret_key.encode(), b"caller-number-hash", hashlib.sha256).digest()
+
+
+def normalise_number(number: str) -> str:
+    """E.164-ish: digits with a leading +; SIP URIs and client names are kept as they are."""
+    text = number.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("+") or (digits and len(digits) == len(text.replace(" ", "").replace("-", ""))):
+        return "+" + digits if text.startswith("+") else digits
+    return text.lower()
+
+
+def number_hash(number: str) -> str:
+    return hmac.new(_key(), normalise_number(number).encode(), hashlib.sha256).hexdigest()
+
+
+def mask(number: str | None) -> str | None:
+    """ "+15557654321" -> "+•••••••4321": enough to recognise, not enough to call."""
+    if not number:
+        return number
+    keep = 4 if len(number) > 6 else 2
+    head = "+" if number.startswith("+") else ""
+    return head + "•" * max(len(number) - keep - len(head), 1) + number[-keep:]
+
+
+@dataclass(frozen=True)
+class Purged:
+    calls: int
+    responses: int
+
+
+def purge_personal_data(older_than_days: int) -> Purged:
+    """Remove numbers, transcripts, spoken answers and verbatims from responses started more than
+    `older_than_days` ago. Scores, answers' values and dispositions stay: reports do not change."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    call_ids = select(Call.id).where(Call.started_at < cutoff, Call.purged_at.is_(None))
+    response_ids = select(SurveyResponse.id).where(SurveyResponse.call_id.in_(call_ids))
+    responses = len(db.session.scalars(response_ids).all())
+    db.session.execute(update(Answer).where(Answer.response_id.in_(response_ids)).values(speech_result=None))
+    db.session.execute(
+        update(Recording)
+        .where(Recording.response_id.in_(response_ids))
+        .values(transcript=None, media_url=None)
+    )
+    db.session.execute(
+        update(FeedbackItem).where(FeedbackItem.response_id.in_(response_ids)).values(verbatim=None)
+    )
+    tasks = select(CallbackTask.id).where(CallbackTask.response_id.in_(response_ids))
+    db.session.execute(
+        update(Notification).where(Notification.task_id.in_(tasks)).values(body="(purged)", payload={})
+    )
+    db.session.execute(
+        update(CallbackTask).where(CallbackTask.response_id.in_(response_ids)).values(caller_number=None)
+    )
+    calls = len(
+        db.session.scalars(
+            update(Call)
+            .where(Call.id.in_(call_ids))
+            .values(from_number=None, to_number=None, from_hash=None, purged_at=utcnow())
+            .returning(Call.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    db.session.commit()
+    log.info("purged personal data from %s calls (%s responses) before %s", calls, responses, cutoff)
+    return Purged(calls=calls, responses=responses)
