@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from croniter import croniter
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     # Twilio's REST API (outbound SMS and calls). Point it at a stand-in to test or demo
     # without a Twilio account.
     twilio_api_base_url: str = "https://api.twilio.com"
+    # The number outbound survey calls come from (POST /api/surveys).
+    twilio_caller_id: str | None = None
+    # Outbound survey calls wait out these hours in the caller's time zone, when it is known.
+    quiet_hours: str = "21:00-09:00"
     # The number (or Messaging Service SID, MG...) SMS notifications are sent from.
     twilio_sms_from: str | None = None
     # E-mail notifications. Without SMTP_HOST the e-mail channel fails visibly.
@@ -63,6 +68,9 @@ class Settings(BaseSettings):
     feedback_digest_cron: str = "0 17 * * *"
     # How often the scheduler looks for lost jobs, unsent notifications and missed deadlines.
     housekeeping_interval_seconds: int = 60
+    # Which agent a response credits when the call went through several: the last one (the
+    # agent who finished the call), the first, or the one on the longest leg.
+    agent_credit_rule: Literal["last", "first", "longest"] = "last"
     # The key of the hash caller numbers are matched by (do-not-survey list, "once in N days").
     # Defaults to one derived from SECRET_KEY; set it on its own so that rotating SECRET_KEY
     # does not forget who opted out.
@@ -89,6 +97,18 @@ class Settings(BaseSettings):
     def _split_intervals(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        start, dash, end = value.partition("-")
+        try:
+            time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+        except ValueError:
+            dash = ""
+        if not dash:
+            raise ValueError(f"{value!r} is not HH:MM-HH:MM, e.g. 21:00-09:00")
         return value
 
     @field_validator("feedback_digest_cron")

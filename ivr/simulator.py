@@ -22,11 +22,18 @@ from twilio.request_validator import RequestValidator
 #   "say:very satisfied"      a spoken answer (Twilio's confidence 0.9); "say:five@0.3" with 0.3
 #   "rec:12"                  a 12-second voice comment; "rec:12:It was slow" with the transcript
 #                             Twilio sends after the call; "rec:0" records nothing at all
+#   "dial:completed:120"      at a <Dial>: the agent answers, talks 120 s and hangs up; also
+#                             "dial:busy", "dial:no-answer", "dial:failed", "dial:canceled" (the
+#                             caller gives up while it rings) and "dial:hangup:60" (the caller
+#                             hangs up on the agent after 60 s)
 #   SILENCE, HANG_UP
 SILENCE = "-"
 HANG_UP = "!"
 SAY = "say:"
 RECORD = "rec:"
+DIAL = "dial:"
+# The number a simulated caller dials (the sample routing's support queue).
+DEFAULT_TO = "+15005550001"
 
 Transport = Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]]
 
@@ -75,7 +82,7 @@ class SimulatedCall:
         auth_token: str,
         call_sid: str | None = None,
         from_number: str = "+15005550006",
-        to_number: str = "+15005550001",
+        to_number: str = DEFAULT_TO,
         on_hear: Callable[[str], None] | None = None,
     ) -> None:
         self.transport = transport
@@ -163,6 +170,26 @@ class SimulatedCall:
                 if form or verb.get("actionOnEmptyResult") == "true":
                     return self.post(verb.get("action") or exchange.url, form)
                 # Twilio falls through to the next verb when nothing was pressed.
+            elif verb.tag == "Dial":
+                action = next(actions, HANG_UP)
+                if action == HANG_UP or not action.startswith(DIAL):
+                    self.transcript.hung_up_by_caller = True
+                    return None
+                status, _, seconds = action[len(DIAL) :].partition(":")
+                caller_left = status in ("hangup", "canceled")
+                form = {
+                    "DialCallStatus": "completed" if status == "hangup" else status,
+                    "DialCallDuration": seconds or "0",
+                    "CallStatus": "completed" if caller_left else "in-progress",
+                }
+                if verb.get("action"):
+                    exchange = self.post(verb.get("action") or "", form)
+                    if caller_left:
+                        self.transcript.hung_up_by_caller = True
+                        return None  # Twilio ignores what the action answers: the caller is gone
+                    return exchange
+                if caller_left:
+                    return None
             elif verb.tag == "Record":
                 action = next(actions, HANG_UP)
                 if action == HANG_UP:

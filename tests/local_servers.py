@@ -80,6 +80,9 @@ class HttpRecorder:
     auth_token: str | None = None
     # As Twilio's API: RecordingSid -> MP3 bytes, served on GET .../Recordings/<sid>.mp3.
     recordings: dict[str, bytes] = field(default_factory=dict)
+    # What an error reply (status >= 400) says, as Twilio would.
+    error_code: int = 30001
+    error_message: str = "Queue overflow"
     received: list[Received] = field(default_factory=list)
     url: str = ""
 
@@ -119,9 +122,16 @@ class HttpRecorder:
         if not self._authorised(headers):
             return 401, json.dumps({"code": 20003, "message": "Authenticate", "status": 401}).encode()
         if self.status >= 400:
-            error = {"code": 30001, "message": "Queue overflow", "status": self.status}
+            error = {"code": self.error_code, "message": self.error_message, "status": self.status}
             return self.status, json.dumps(error).encode()
         form = record.form
+        if path.endswith("/Calls.json"):  # calls.create(...)
+            sid = f"CA{len(self.received):032d}"
+            reply = {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From")}
+            return 201, json.dumps(reply).encode()
+        if "/Calls/" in path:  # calls(sid).update(...)
+            sid = path.rsplit("/", 1)[-1].removesuffix(".json")
+            return 200, json.dumps({"sid": sid, "status": "in-progress", "url": form.get("Url")}).encode()
         reply = {
             "sid": f"SM{len(self.received):032d}",
             "to": form.get("To"),

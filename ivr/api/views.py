@@ -1,17 +1,19 @@
-"""Read endpoints: responses, callback tasks, agents' feedback, recordings."""
+"""The JSON API: responses, callback tasks, agents' feedback, recordings; sending a call to the survey."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import requests
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, current_app, jsonify, request, stream_with_context
 
 from ivr.api import bp
 from ivr.api.serializers import feedback_json, response_json, task_detail_json, task_json
 from ivr.extensions import api_auth
-from ivr.models import TaskStatus
-from ivr.services import api_keys, callback_tasks, feedback, recordings, responses
+from ivr.jobs import job_queue
+from ivr.jobs.outbound import enqueue_survey_call
+from ivr.models import TaskStatus, utcnow
+from ivr.services import api_keys, callback_tasks, feedback, outbound, recordings, responses, transfers
 from ivr.twilio_rest import recording_media
 
 MAX_PAGE = 200
@@ -131,3 +133,67 @@ def recording_audio(recording_sid: str) -> Response | tuple[Response, int]:
         mimetype=upstream.headers.get("Content-Type", "audio/mpeg"),
         headers=headers,
     )
+
+
+@bp.post("/calls/<call_sid>/survey")
+@api_auth.login_required
+def send_call_to_survey(call_sid: str) -> Response | tuple[Response, int]:
+    """From a CTI or Flex button: redirect the caller's live leg into the survey."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        body = {}
+    chain = body.get("chain") or []
+    if not isinstance(chain, list) or not all(isinstance(ref, str) for ref in chain):
+        return _bad_request("chain must be a list of agent references, first agent first")
+    settings = current_app.extensions["ivr.settings"]
+    try:
+        transfer = transfers.send_to_survey(
+            call_sid,
+            base_url=settings.public_base_url or request.url_root,
+            default_flow=settings.default_flow,
+            agent=body.get("agent"),
+            queue=body.get("queue"),
+            flow_id=body.get("flow"),
+            language=body.get("lang"),
+            chain=chain,
+        )
+    except transfers.TransferError as exc:
+        return jsonify(error="transfer_failed", message=exc.message), exc.status
+    return jsonify(
+        call_sid=transfer.call_sid, survey_url=transfer.survey_url, twilio_status=transfer.twilio_status
+    ), 202
+
+
+@bp.post("/surveys")
+@api_auth.login_required
+def request_survey_call() -> Response | tuple[Response, int]:
+    """Call a caller back for the survey they missed (they hung up before it)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("to"), str):
+        return _bad_request(
+            "send JSON with 'to' (E.164) and optionally call_sid, agent, queue, flow, lang, time_zone"
+        )
+    settings = current_app.extensions["ivr.settings"]
+    wanted = outbound.OutboundRequest(
+        to=body["to"],
+        original_call_sid=body.get("call_sid"),
+        agent=body.get("agent"),
+        queue=body.get("queue"),
+        flow_id=body.get("flow"),
+        language=body.get("lang"),
+        time_zone=body.get("time_zone"),
+    )
+    try:
+        planned = outbound.plan(wanted, settings.public_base_url or request.url_root, utcnow())
+    except outbound.OutboundError as exc:
+        return jsonify(error="not_placed", message=exc.message), exc.status
+    if planned.call_at is not None and job_queue().inline:
+        message = "the caller is in quiet hours and holding the call needs Redis (REDIS_URL)"
+        return jsonify(error="not_placed", message=message), 503
+    enqueue_survey_call(planned)
+    return jsonify(
+        job_id=planned.job_id,
+        to=planned.to,
+        survey_url=planned.url,
+        scheduled_for=planned.call_at.isoformat() if planned.call_at else None,
+    ), 202

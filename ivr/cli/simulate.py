@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ivr.simulator import HANG_UP, RECORD, SAY, SILENCE, SimulatedCall, http_transport
+from ivr.simulator import DEFAULT_TO, HANG_UP, RECORD, SAY, SILENCE, SimulatedCall, http_transport
 
 
 def _interactive() -> Iterator[str]:
@@ -36,6 +36,13 @@ def _interactive() -> Iterator[str]:
 @click.option("--lang", default="en", show_default=True)
 @click.option("--call-sid", default=None, help="CallSid to use (default: a new random one).")
 @click.option(
+    "--front-door",
+    "to_number",
+    default=None,
+    help="Call this number's front door (/voice/incoming, e.g. +15005550001) instead of starting "
+    "the survey directly; answer the <Dial> with dial:completed:<seconds>, dial:busy, ...",
+)
+@click.option(
     "--keys",
     default=None,
     help="The caller's answers in order, space separated: digits (10 or 10#), "
@@ -44,14 +51,21 @@ def _interactive() -> Iterator[str]:
     f"'{SILENCE}' for silence, '{HANG_UP}' to hang up. Without it, asks at each question.",
 )
 def simulate(
-    url: str, agent: str, queue: str, flow_id: str | None, lang: str, call_sid: str | None, keys: str | None
+    url: str,
+    agent: str,
+    queue: str,
+    flow_id: str | None,
+    lang: str,
+    call_sid: str | None,
+    to_number: str | None,
+    keys: str | None,
 ) -> None:
     """Simulate a caller taking the survey, printing what they would hear."""
     settings = current_app.extensions["ivr.settings"]
     params = {"agent": agent, "queue": queue, "lang": lang}
     if flow_id:
         params["flow"] = flow_id
-    start = "/voice/survey?" + urllib.parse.urlencode(params)
+    start = "/voice/incoming" if to_number else "/voice/survey?" + urllib.parse.urlencode(params)
     actions = iter(shlex.split(keys)) if keys is not None else _interactive()
     if keys is None:
         click.echo(
@@ -64,6 +78,7 @@ def simulate(
         url,
         settings.twilio_auth_token,
         call_sid=call_sid,
+        to_number=to_number or DEFAULT_TO,
         on_hear=lambda text: click.echo(f"  caller hears: {text}"),
     )
     click.echo(f"Calling {url}{start} as {call.call_sid}")

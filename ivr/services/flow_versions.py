@@ -9,6 +9,7 @@ from ivr.db import upsert_id
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, load_catalog
 from ivr.models import FlowVersion
+from ivr.routing import load_front_door
 
 
 class FlowRegistry:
@@ -56,7 +57,12 @@ def _next_version(flow_key: str) -> int:
 def init_app(app: Flask) -> None:
     settings = app.extensions["ivr.settings"]
     # A broken flow stops the start with every problem listed (file, step, field).
-    app.extensions["ivr.flows"] = FlowRegistry(load_catalog(settings.callflows_dir, settings.prompts_dir))
+    flows = load_catalog(settings.callflows_dir, settings.prompts_dir)
+    app.extensions["ivr.flows"] = FlowRegistry(flows)
+    # The front door's routing names flows and languages: checked with them.
+    app.extensions["ivr.front_door"] = load_front_door(
+        settings.callflows_dir, settings.prompts_dir, flows, settings.default_flow
+    )
 
 
 def registry() -> FlowRegistry:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import case, func, or_, select, update
 
 from ivr.db import insert_ignore, upsert_id
@@ -87,6 +88,8 @@ class StartRequest:
     language: str | None = None
     from_number: str | None = None
     to_number: str | None = None
+    # Agents the call went through before `agent_ref`, in order (transfers, from a CTI).
+    chain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,9 +125,8 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
         },
         ["call_sid"],
     )
-    agent_id = _agent_id(request.agent_ref) if request.agent_ref else None
-    if agent_id is not None:
-        _record_leg(call_id, agent_id, request.queue)
+    refs = [*request.chain, *([request.agent_ref] if request.agent_ref else [])]
+    agent_id = _record_chain(call_id, [_agent_id(ref) for ref in refs], request.queue, _credit_rule())
     version_id = registry().version_id(compiled)
 
     # Work out the first question before the INSERT, so the row is written once.
@@ -346,6 +348,11 @@ def close_stale(older_than_minutes: int) -> list[int]:
     return list(closed)
 
 
+def _credit_rule() -> str:
+    rule: str = current_app.extensions["ivr.settings"].agent_credit_rule
+    return rule
+
+
 def _agent_id(ref: str) -> int:
     known = db.session.scalar(select(Agent.id).where(Agent.ref == ref))
     if known is not None:
@@ -356,27 +363,46 @@ def _agent_id(ref: str) -> int:
     return agent_id
 
 
-def _record_leg(call_id: int, agent_id: int, queue: str | None) -> None:
-    """Add the agent to the call's chain unless they are already its last leg."""
-    last = db.session.execute(
-        select(AgentLeg.agent_id, AgentLeg.sequence)
+def _record_chain(call_id: int, agent_ids: list[int], queue: str | None, rule: str) -> int | None:
+    """Add the agents to the call's chain (each unless already its last leg) and return the one
+    the response credits: the last, first or longest of the legs an agent answered."""
+    legs = db.session.execute(
+        select(AgentLeg.agent_id, AgentLeg.sequence, AgentLeg.outcome, AgentLeg.started_at, AgentLeg.ended_at)
         .where(AgentLeg.call_id == call_id)
-        .order_by(AgentLeg.sequence.desc())
-        .limit(1)
-    ).first()
-    if last is not None and last.agent_id == agent_id:
-        return
-    insert_ignore(
-        AgentLeg,
-        {
-            "call_id": call_id,
-            "agent_id": agent_id,
-            "sequence": (last.sequence if last else 0) + 1,
-            "queue": queue,
-            "outcome": "completed",
-        },
-        ["call_id", "sequence"],
-    )
+        .order_by(AgentLeg.sequence)
+    ).all()
+    chain: list[tuple[int, float]] = [
+        (leg.agent_id, _seconds(leg.started_at, leg.ended_at)) for leg in legs if leg.outcome == "completed"
+    ]
+    last = legs[-1] if legs else None
+    sequence = last.sequence if last else 0
+    for agent_id in agent_ids:
+        if (last is not None and last.agent_id == agent_id) or (chain and chain[-1][0] == agent_id):
+            continue
+        sequence += 1
+        insert_ignore(
+            AgentLeg,
+            {
+                "call_id": call_id,
+                "agent_id": agent_id,
+                "sequence": sequence,
+                "queue": queue,
+                "outcome": "completed",
+            },
+            ["call_id", "sequence"],
+        )
+        chain.append((agent_id, 0.0))
+    if not chain:
+        return None
+    if rule == "first":
+        return chain[0][0]
+    if rule == "longest":
+        return max(reversed(chain), key=lambda leg: leg[1])[0]  # a tie goes to the later agent
+    return chain[-1][0]
+
+
+def _seconds(started: datetime | None, ended: datetime | None) -> float:
+    return (ended - started).total_seconds() if started and ended else 0.0
 
 
 def _store_answer(

@@ -56,6 +56,7 @@ def survey_start() -> Response:
         queue=request.args.get("queue") or None,
         flow_id=request.args.get("flow") or None,
         language=request.args.get("lang") or None,
+        chain=tuple(ref for ref in request.args.get("chain", "").split(",") if ref.strip()),
         from_number=_form("From"),
         to_number=_form("To"),
     )

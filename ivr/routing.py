@@ -1,0 +1,137 @@
+"""The front door's demo routing: callflows/routing/queues.yaml, checked when the app starts.
+
+A queue is an ordered list of agents rung one after another, with how its callers are invited
+to the survey. This is not an ACD: it is what a demo, the tests and a small site need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ivr.flows.compiled import CompiledFlow
+from ivr.flows.problems import FlowError, FlowProblem
+from ivr.flows.prompts import LanguageVoice, load_prompts
+
+ROUTING_FILE = Path("routing") / "queues.yaml"
+AgentAddress = Annotated[str, Field(pattern=r"^(client:[A-Za-z0-9_.@-]+|sip:\S+|\+[1-9][0-9]{6,14})$")]
+
+
+class Invitation(StrEnum):
+    opt_in = "opt_in"  # "press 1 to rate us after your call": silence is a no
+    opt_out = "opt_out"  # "press 9 if you'd rather not": silence is a yes
+    always = "always"  # announced, not asked
+    none = "none"  # no survey
+
+
+class Queue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agents: list[AgentAddress] = Field(min_length=1)
+    invitation: Invitation = Invitation.opt_in
+    flow: str | None = None
+    language: str | None = None
+    ring_seconds: int = Field(default=20, ge=5, le=120)
+
+
+class Routing(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_queue: str
+    numbers: dict[str, str] = {}
+    queues: dict[str, Queue] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_queues(self) -> Routing:
+        for name in [self.default_queue, *self.numbers.values()]:
+            if name not in self.queues:
+                raise ValueError(f"queue {name!r} is not defined under queues")
+        return self
+
+    def queue_for(self, dialled: str | None) -> tuple[str, Queue]:
+        name = self.numbers.get(dialled or "", self.default_queue)
+        return name, self.queues[name]
+
+
+def load_routing(callflows_dir: Path) -> Routing | None:
+    """None when there is no routing file (the front door then answers with an apology)."""
+    path = callflows_dir / ROUTING_FILE
+    if not path.exists():
+        return None
+    name = f"{callflows_dir.name}/{ROUTING_FILE}"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Routing.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise FlowError([FlowProblem(name, f"not valid YAML: {exc}")]) from None
+    except ValidationError as exc:
+        raise FlowError(
+            [
+                FlowProblem(
+                    name, error["msg"].removeprefix("Value error, "), field=".".join(map(str, error["loc"]))
+                )
+                for error in exc.errors()
+            ]
+        ) from None
+
+
+# What the front door says, from prompts/<lang>/front-door.yaml.
+FRONT_DOOR_PROMPTS = (
+    "front_door.greeting",
+    "front_door.invite_opt_in",
+    "front_door.invite_opt_out",
+    "front_door.invite_always",
+    "front_door.connecting",
+    "front_door.no_agents",
+)
+
+
+@dataclass(frozen=True)
+class FrontDoor:
+    routing: Routing
+    texts: dict[str, dict[str, str]]  # language -> prompt key -> text
+    voices: dict[str, LanguageVoice]
+
+
+def load_front_door(
+    callflows_dir: Path, prompts_dir: Path, flows: dict[str, CompiledFlow], default_flow: str
+) -> FrontDoor | None:
+    routing = load_routing(callflows_dir)
+    if routing is None:
+        return None
+    catalog = load_prompts(prompts_dir)
+    name = f"{callflows_dir.name}/{ROUTING_FILE}"
+    problems = []
+    for queue_name, queue in routing.queues.items():
+        flow = flows.get(queue.flow or default_flow)
+        if flow is None:
+            problems.append(
+                FlowProblem(name, f"unknown flow {queue.flow!r}", field=f"queues.{queue_name}.flow")
+            )
+            continue
+        language = flow.language_or_default(queue.language)
+        if queue.language and queue.language != language:
+            problems.append(
+                FlowProblem(
+                    name,
+                    f"flow {flow.id!r} has no language {queue.language!r}",
+                    field=f"queues.{queue_name}.language",
+                )
+            )
+        missing = [key for key in FRONT_DOOR_PROMPTS if key not in catalog.texts.get(language, {})]
+        if missing:
+            problems.append(
+                FlowProblem(
+                    name,
+                    f"prompt(s) {', '.join(missing)} missing in language {language!r} (prompts/{language}/)",
+                    field=f"queues.{queue_name}.language",
+                )
+            )
+    if problems:
+        raise FlowError(problems)
+    return FrontDoor(routing, catalog.texts, catalog.voices)
