@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Case, case, func, or_, select, update
 
 from ivr.db import insert_ignore, upsert_id
 from ivr.extensions import db
@@ -290,11 +290,6 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
         .where(Call.call_sid == call_sid)
         .values(status=call_status, duration_seconds=duration, ended_at=func.coalesce(Call.ended_at, now))
     )
-    answered = (
-        select(Answer.id)
-        .where(Answer.response_id == SurveyResponse.id, Answer.status == AnswerStatus.answered)
-        .exists()
-    )
     closed = db.session.scalars(
         update(SurveyResponse)
         .where(
@@ -305,9 +300,7 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
             ),
         )
         .values(
-            disposition=Disposition.failed
-            if call_status == "failed"
-            else case((answered, Disposition.partial), else_=Disposition.breakoff),
+            disposition=Disposition.failed if call_status == "failed" else _partial_or_breakoff(),
             ended_at=now,
             current_step=None,
         )
@@ -320,20 +313,25 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
     return list(closed)
 
 
-def close_stale(older_than_minutes: int) -> list[int]:
-    """Close surveys still in progress long after they started: the call's status callback never
-    came (a lost request, a misconfigured number). Each becomes partial or breakoff and is scored."""
-    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+def _partial_or_breakoff() -> Case[Disposition]:
+    """An unfinished survey's disposition, in SQL: partial with an answer, else breakoff."""
     answered = (
         select(Answer.id)
         .where(Answer.response_id == SurveyResponse.id, Answer.status == AnswerStatus.answered)
         .exists()
     )
+    return case((answered, Disposition.partial), else_=Disposition.breakoff)
+
+
+def close_stale(older_than_minutes: int) -> list[int]:
+    """Close surveys still in progress long after they started: the call's status callback never
+    came (a lost request, a misconfigured number). Each becomes partial or breakoff and is scored."""
+    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
     closed = db.session.scalars(
         update(SurveyResponse)
         .where(SurveyResponse.disposition == Disposition.in_progress, SurveyResponse.started_at < cutoff)
         .values(
-            disposition=case((answered, Disposition.partial), else_=Disposition.breakoff),
+            disposition=_partial_or_breakoff(),
             ended_at=utcnow(),
             current_step=None,
         )
