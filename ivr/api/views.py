@@ -14,6 +14,7 @@ from ivr.jobs import job_queue
 from ivr.jobs.outbound import enqueue_survey_call
 from ivr.models import TaskStatus, utcnow
 from ivr.services import api_keys, callback_tasks, feedback, outbound, recordings, responses, transfers
+from ivr.services.refusals import Refused
 from ivr.twilio_rest import recording_media
 
 MAX_PAGE = 200
@@ -157,7 +158,7 @@ def send_call_to_survey(call_sid: str) -> Response | tuple[Response, int]:
             language=body.get("lang"),
             chain=chain,
         )
-    except transfers.TransferError as exc:
+    except Refused as exc:
         return jsonify(error="transfer_failed", message=exc.message), exc.status
     return jsonify(
         call_sid=transfer.call_sid, survey_url=transfer.survey_url, twilio_status=transfer.twilio_status
@@ -185,7 +186,7 @@ def request_survey_call() -> Response | tuple[Response, int]:
     )
     try:
         planned = outbound.plan(wanted, settings.public_base_url or request.url_root, utcnow())
-    except outbound.OutboundError as exc:
+    except Refused as exc:
         return jsonify(error="not_placed", message=exc.message), exc.status
     if planned.call_at is not None and job_queue().inline:
         message = "the caller is in quiet hours and holding the call needs Redis (REDIS_URL)"

@@ -122,7 +122,21 @@ class YesNoStep(_QuestionStep):
         return None
 
 
-class ChoiceStep(_QuestionStep):
+class _MenuStep(_QuestionStep):
+    """One key per option: digit -> the value stored."""
+
+    options: dict[int, str]
+
+    def accepted_values(self) -> list[str | int]:
+        return list(self.options.values())
+
+    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
+        if len(digits) == 1 and digits.isdigit() and int(digits) in self.options:
+            return self.options[int(digits)], None
+        return None
+
+
+class ChoiceStep(_MenuStep):
     kind: Literal["choice"]
     # Keypad digit -> the value stored, e.g. {1: billing, 2: technical}.
     options: dict[Annotated[int, Field(ge=0, le=9)], Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]]
@@ -137,16 +151,8 @@ class ChoiceStep(_QuestionStep):
             raise ValueError("a choice step cannot be a KPI")
         return self
 
-    def accepted_values(self) -> list[str | int]:
-        return list(self.options.values())
 
-    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
-        if len(digits) == 1 and digits.isdigit() and int(digits) in self.options:
-            return self.options[int(digits)], None
-        return None
-
-
-class LanguageStep(_QuestionStep):
+class LanguageStep(_MenuStep):
     """The caller picks the survey's language. Each option is offered in its own language (the
     step's prompt in that language), and the step is not asked when the IVR passed `lang`."""
 
@@ -163,14 +169,6 @@ class LanguageStep(_QuestionStep):
         if self.kpi is not None or self.speech:
             raise ValueError("a language menu is keypad only and cannot be a KPI")
         return self
-
-    def accepted_values(self) -> list[str | int]:
-        return list(self.options.values())
-
-    def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
-        if len(digits) == 1 and digits.isdigit() and int(digits) in self.options:
-            return self.options[int(digits)], None
-        return None
 
 
 class RecordStep(_QuestionStep):

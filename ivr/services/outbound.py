@@ -13,21 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app, url_for
 
 from ivr.services import consent
-from ivr.services.flow_versions import registry
 from ivr.services.privacy import number_hash
+from ivr.services.refusals import Refused, flow_and_language
 from ivr.services.transfers import survey_url
 from ivr.twilio_rest import twilio_client
 
 log = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
-
-class OutboundError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -70,19 +63,15 @@ def next_allowed(now: datetime, zone: ZoneInfo, quiet: tuple[time, time]) -> dat
 def plan(request: OutboundRequest, base_url: str, now: datetime) -> PlannedCall:
     settings = current_app.extensions["ivr.settings"]
     if not E164.match(request.to):
-        raise OutboundError(400, f"'to' must be an E.164 number like +15557654321, not {request.to!r}")
+        raise Refused(400, f"'to' must be an E.164 number like +15557654321, not {request.to!r}")
     if not settings.twilio_caller_id:
-        raise OutboundError(409, "set TWILIO_CALLER_ID: the number outbound survey calls come from")
-    compiled = registry().flows.get(request.flow_id or settings.default_flow)
-    if compiled is None:
-        raise OutboundError(400, f"unknown flow {request.flow_id!r}")
-    if request.language is not None and request.language not in compiled.flow.languages:
-        raise OutboundError(400, f"flow {compiled.id!r} has no language {request.language!r}")
+        raise Refused(409, "set TWILIO_CALLER_ID: the number outbound survey calls come from")
+    compiled = flow_and_language(request.flow_id, request.language, settings.default_flow)
     from_hash = number_hash(request.to)
     if consent.is_listed(from_hash):
-        raise OutboundError(409, "suppressed: the number is on the do-not-survey list")
+        raise Refused(409, "suppressed: the number is on the do-not-survey list")
     if consent.surveyed_recently(from_hash, compiled.id, compiled.flow.suppress_days, this_call_id=-1):
-        raise OutboundError(
+        raise Refused(
             409, f"suppressed: surveyed with {compiled.id} in the last {compiled.flow.suppress_days} days"
         )
     call_at = None
@@ -90,7 +79,7 @@ def plan(request: OutboundRequest, base_url: str, now: datetime) -> PlannedCall:
         try:
             zone = ZoneInfo(request.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise OutboundError(
+            raise Refused(
                 400, f"unknown time zone {request.time_zone!r} (use e.g. America/New_York)"
             ) from None
         call_at = next_allowed(now, zone, parse_quiet_hours(settings.quiet_hours))

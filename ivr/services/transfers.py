@@ -13,20 +13,13 @@ from urllib.parse import urlencode
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from ivr.services.flow_versions import registry
+from ivr.services.refusals import Refused, flow_and_language
 from ivr.twilio_rest import twilio_client
 
 log = logging.getLogger(__name__)
 
 # Twilio's "Call is not in-progress. Cannot redirect."
 CALL_NOT_IN_PROGRESS = 21220
-
-
-class TransferError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -54,23 +47,17 @@ def send_to_survey(
     language: str | None = None,
     chain: list[str] | None = None,
 ) -> Transfer:
-    compiled = registry().flows.get(flow_id or default_flow)
-    if compiled is None:
-        raise TransferError(400, f"unknown flow {flow_id!r}; known: {', '.join(sorted(registry().flows))}")
-    if language is not None and language not in compiled.flow.languages:
-        raise TransferError(
-            400, f"flow {compiled.id!r} has no language {language!r}; it has {compiled.flow.languages}"
-        )
+    compiled = flow_and_language(flow_id, language, default_flow)
     url = survey_url(base_url, agent, queue, compiled.id, language, chain or [])
     try:
         call = twilio_client().calls(call_sid).update(url=url, method="POST")
     except TwilioRestException as exc:
         if exc.status == 404:
-            raise TransferError(404, f"Twilio has no call {call_sid}") from exc
+            raise Refused(404, f"Twilio has no call {call_sid}") from exc
         if exc.code == CALL_NOT_IN_PROGRESS:
-            raise TransferError(409, f"call {call_sid} is not in progress: the caller has hung up") from exc
-        raise TransferError(502, f"Twilio refused the redirect: {exc.msg} (code {exc.code})") from exc
+            raise Refused(409, f"call {call_sid} is not in progress: the caller has hung up") from exc
+        raise Refused(502, f"Twilio refused the redirect: {exc.msg} (code {exc.code})") from exc
     except (TwilioException, OSError) as exc:
-        raise TransferError(502, f"Twilio could not be reached: {exc}") from exc
+        raise Refused(502, f"Twilio could not be reached: {exc}") from exc
     log.info("call %s sent to the survey (%s)", call_sid, url)
     return Transfer(call_sid, url, getattr(call, "status", None))
