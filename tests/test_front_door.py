@@ -85,6 +85,16 @@ def test_a_busy_agent_rings_the_next_and_the_response_credits_who_answered(
     assert responses(app) == [("partial", "client:bob", "en")]
 
 
+def test_a_repeated_dial_callback_records_the_leg_once(app: Flask, twilio: Twilio) -> None:
+    call = twilio.call(to_number=SUPPORT)
+    twilio.post("/voice/incoming", {"CallSid": call.call_sid, "To": SUPPORT})
+    form = {"CallSid": call.call_sid, "DialCallStatus": "busy", "CallStatus": "in-progress"}
+    for _ in range(2):
+        status, document = twilio.post("/voice/incoming/agent-leg?queue=support&agent=0&agreed=1", form)
+        assert status == 200 and [c.text for c in document.iter("Client")] == ["bob"]  # type: ignore[union-attr]
+    assert legs(app) == [("client:alice", "busy", 0.0)]
+
+
 def test_no_agent_answers(app: Flask, twilio: Twilio) -> None:
     _, transcript = twilio.play("/voice/incoming", ["1", "dial:no-answer", "dial:failed"], to_number=SUPPORT)
     assert transcript.heard[-1] == "Sorry, all our agents are busy. Please call again later. Goodbye."

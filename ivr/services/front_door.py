@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ivr.db import insert_ignore, upsert_id
 from ivr.extensions import db
@@ -121,15 +121,14 @@ def agent_leg_ended(
         log.info("agent %r first seen on the front door: recorded as a new agent", address)
     outcome = "completed" if dial_status in ("completed", "answered") else dial_status
     now = utcnow()
-    sequence = (
-        db.session.scalar(select(func.max(AgentLeg.sequence)).where(AgentLeg.call_id == call_id)) or 0
-    ) + 1
     insert_ignore(
         AgentLeg,
         {
             "call_id": call_id,
             "agent_id": agent_id,
-            "sequence": sequence,
+            # The front door rings agents in order: the n-th ring is leg n, so a repeated Dial
+            # callback from Twilio finds its leg already there.
+            "sequence": index + 1,
             "queue": queue_name,
             "outcome": outcome,
             "started_at": now - timedelta(seconds=duration or 0),
