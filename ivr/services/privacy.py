@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,11 +36,10 @@ def _key() -> bytes:
 
 
 def normalise_number(number: str) -> str:
-    """E.164-ish: digits with a leading +; SIP URIs and client names are kept as they are."""
+    """"+1 (555) 765-4321" -> "+15557654321"; SIP URIs and client names are kept, in lower case."""
     text = number.strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if text.startswith("+") or (digits and len(digits) == len(text.replace(" ", "").replace("-", ""))):
-        return "+" + digits if text.startswith("+") else digits
+    if re.fullmatch(r"\+?[0-9 ().\-]{5,}", text):
+        return ("+" if text.startswith("+") else "") + re.sub(r"[^0-9]", "", text)
     return text.lower()
 
 
