@@ -36,7 +36,8 @@ def _key() -> bytes:
 
 
 def normalise_number(number: str) -> str:
-    """"+1 (555) 765-4321" -> "+15557654321"; SIP URIs and client names are kept, in lower case."""
+    """A number as written to its E.164 form (+1 (555) 765-4321 -> +15557654321); SIP URIs and
+    client names are kept, in lower case."""
     text = number.strip()
     if re.fullmatch(r"\+?[0-9 ().\-]{5,}", text):
         return ("+" if text.startswith("+") else "") + re.sub(r"[^0-9]", "", text)
