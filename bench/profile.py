@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 # Frames worth naming in the summary (our code and the layers it spends time in).
@@ -22,7 +23,8 @@ INTERESTING = (
 
 
 def start(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
-    exe = shutil.which("py-spy")
+    # Installed into the venv by `make bench`, which does not put the venv on PATH.
+    exe = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if exe is None:
         return None
     argv = [exe, "record", "--pid", str(pid), "--format", "raw", "-o", str(out)]
