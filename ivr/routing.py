@@ -96,6 +96,7 @@ class FrontDoor:
     routing: Routing
     texts: dict[str, dict[str, str]]  # language -> prompt key -> text
     voices: dict[str, LanguageVoice]
+    audio: dict[str, dict[str, str]]  # language -> prompt key -> "<file>?v=<hash>", as for flows
 
 
 def load_front_door(
@@ -134,4 +135,4 @@ def load_front_door(
             )
     if problems:
         raise FlowError(problems)
-    return FrontDoor(routing, catalog.texts, catalog.voices)
+    return FrontDoor(routing, catalog.texts, catalog.voices, catalog.audio)

@@ -3,9 +3,11 @@ on the same call after the agent leg, and which agent a response credits."""
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
@@ -17,6 +19,7 @@ from ivr.services import consent
 from ivr.simulator import CallTranscript
 from tests.conftest import Twilio
 
+ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = "+15005550001"  # opt-in invitation, English, rings client:alice then client:bob
 BILLING = "+15005550002"  # always announced, Spanish, rings client:carol, a SIP URI, a number
 
@@ -178,3 +181,14 @@ def test_a_transfer_chain_on_the_survey_url(app: Flask, twilio: Twilio) -> None:
     twilio.play("/voice/survey?chain=alice,bob&agent=carol&lang=en", ["4", "!"])
     assert [ref for ref, _outcome, _seconds in legs(app)] == ["alice", "bob", "carol"]
     assert responses(app) == [("partial", "carol", "en")]
+
+
+def test_a_recorded_greeting_is_played(app_factory: Callable[..., Flask], tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    (prompts / "en" / "audio").mkdir()
+    (prompts / "en" / "audio" / "front_door.greeting.mp3").write_bytes(b"ID3 greeting")
+    app = app_factory(prompts_dir=prompts)
+    _, transcript = Twilio(app, app.test_client()).play("/voice/incoming", ["!"], to_number=SUPPORT)
+    assert transcript.heard[0].startswith("[audio /voice/prompts/en/front_door.greeting.mp3?v=")
+    assert transcript.heard[1].startswith("After your call, we would like your feedback")

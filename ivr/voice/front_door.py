@@ -11,7 +11,7 @@ from ivr.routing import Invitation, Queue
 from ivr.services import front_door, survey
 from ivr.voice import bp
 from ivr.voice.signature import twilio_webhook
-from ivr.voice.twiml import apology, render_turn, xml
+from ivr.voice.twiml import apology, play_or_say, render_turn, xml
 
 
 def _form(name: str) -> str | None:
@@ -20,9 +20,8 @@ def _form(name: str) -> str | None:
 
 def _say(target: VoiceResponse | Gather, language: str, key: str) -> None:
     door = front_door.front_door()
-    voice = door.voices[language]
-    options = {"language": voice.locale} | ({"voice": voice.voice} if voice.voice else {})
-    target.say(door.texts[language][key], **options)
+    audio = door.audio.get(language, {}).get(key)
+    play_or_say(target, language, audio, door.texts[language][key], door.voices[language])
 
 
 def _dial(twiml: VoiceResponse, queue_name: str, queue: Queue, index: int, agreed: bool) -> None:

@@ -6,6 +6,7 @@ from flask import Response, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.flows import CompiledFlow
+from ivr.flows.prompts import LanguageVoice
 from ivr.flows.schema import LanguageStep, RatingStep, RecordStep
 from ivr.services.survey import Turn
 
@@ -16,16 +17,27 @@ def xml(twiml: VoiceResponse, status: int = 200) -> Response:
 
 def say(target: VoiceResponse | Gather, flow: CompiledFlow, language: str, prompt_key: str) -> None:
     """The prompt's recording when the flow has one in this language, else its text, spoken."""
-    audio = flow.audio_file(language, prompt_key)
+    play_or_say(
+        target,
+        language,
+        flow.audio_file(language, prompt_key),
+        flow.text(language, prompt_key),
+        flow.voices[language],
+    )
+
+
+def play_or_say(
+    target: VoiceResponse | Gather, language: str, audio: str | None, text: str, voice: LanguageVoice
+) -> None:
+    """<Play> a recorded prompt ("<file>?v=<hash>" under prompts/<language>/audio/), else <Say>."""
     if audio is not None:
         name, _, version = audio.partition("?v=")
         target.play(url_for("voice.prompt_audio", language=language, filename=name, v=version))
         return
-    voice = flow.voices[language]
     kwargs = {"language": voice.locale}
     if voice.voice:
         kwargs["voice"] = voice.voice
-    target.say(flow.text(language, prompt_key), **kwargs)
+    target.say(text, **kwargs)
 
 
 def render_turn(turn: Turn) -> VoiceResponse:
