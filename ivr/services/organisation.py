@@ -28,6 +28,13 @@ def _team(name: str) -> Team:
     return team
 
 
+def _set_given(row: object, **given: str | None) -> None:
+    """Set each field given: None leaves it as it is, "" clears it."""
+    for field, value in given.items():
+        if value is not None:
+            setattr(row, field, value or None)
+
+
 def save_supervisor(
     name: str, email: str | None = None, phone: str | None = None, escalates_to: str | None = None
 ) -> Supervisor:
@@ -36,10 +43,7 @@ def save_supervisor(
     if supervisor is None:
         supervisor = Supervisor(name=name)
         db.session.add(supervisor)
-    if email is not None:
-        supervisor.email = email or None
-    if phone is not None:
-        supervisor.phone = phone or None
+    _set_given(supervisor, email=email, phone=phone)
     if escalates_to is not None:
         if escalates_to == name:
             db.session.rollback()
@@ -70,14 +74,7 @@ def save_team(
             db.session.rollback()
             raise OrganisationError(f"unknown channel(s) {unknown}; choose from {', '.join(Channel)}")
         team.channels = list(dict.fromkeys(channels))
-    for field, value in (
-        ("email", email),
-        ("phone", phone),
-        ("webhook_url", webhook_url),
-        ("webhook_secret", webhook_secret),
-    ):
-        if value is not None:
-            setattr(team, field, value or None)
+    _set_given(team, email=email, phone=phone, webhook_url=webhook_url, webhook_secret=webhook_secret)
     if Channel.webhook in team.channels and not (team.webhook_url and team.webhook_secret):
         db.session.rollback()
         raise OrganisationError("the webhook channel needs --webhook-url and --webhook-secret")
@@ -96,12 +93,9 @@ def save_agent(
     if agent is None:
         agent = Agent(ref=ref)
         db.session.add(agent)
-    if display_name is not None:
-        agent.display_name = display_name or None
+    _set_given(agent, display_name=display_name, email=email)
     if team is not None:
         agent.team = _team(team) if team else None
-    if email is not None:
-        agent.email = email or None
     if feedback_delivery is not None:
         agent.feedback_delivery = FeedbackDelivery(feedback_delivery)
     db.session.commit()
