@@ -9,7 +9,7 @@ from typing import Any
 
 from ivr.flows.conditions import Condition
 from ivr.flows.prompts import LanguageVoice
-from ivr.flows.schema import Flow, LanguageStep, MessageStep, QuestionStep
+from ivr.flows.schema import Flow, LanguageStep, MessageStep, QuestionStep, RecordStep
 from ivr.flows.speech import Vocabulary
 
 
@@ -45,6 +45,11 @@ class CompiledFlow:
 
     def audio_file(self, language: str, prompt_key: str) -> str | None:
         return self.audio.get(language, {}).get(prompt_key)
+
+    def transcribes(self, step: RecordStep, language: str) -> bool:
+        """The step asks for a transcript and Twilio can transcribe the language."""
+        voice = self.voices.get(language)
+        return step.transcribe and voice is not None and voice.transcribe
 
     def vocabulary(self, language: str) -> Vocabulary:
         return self.speech.get(language) or Vocabulary()

@@ -17,6 +17,7 @@ from sqlalchemy import exists, select
 
 from ivr.db import insert_ignore
 from ivr.extensions import db
+from ivr.flows import CompiledFlow
 from ivr.models import Call, Disposition, DoNotSurvey, FlowVersion, ListSource, SurveyResponse, utcnow
 from ivr.services.privacy import mask, number_hash
 
@@ -31,8 +32,17 @@ def is_listed(from_hash: str) -> bool:
     return bool(db.session.scalar(select(exists().where(DoNotSurvey.number_hash == from_hash))))
 
 
-def surveyed_recently(from_hash: str, flow_key: str, days: int, this_call_id: int) -> bool:
-    """Asked this flow within `days` days on another call."""
+def exclusion(from_hash: str, flow: CompiledFlow, this_call_id: int | None = None) -> str | None:
+    """Why this caller must not be asked this flow now, or None when they may be."""
+    if is_listed(from_hash):
+        return "the number is on the do-not-survey list"
+    if surveyed_recently(from_hash, flow.id, flow.flow.suppress_days, this_call_id):
+        return f"surveyed with {flow.id} in the last {flow.flow.suppress_days} days"
+    return None
+
+
+def surveyed_recently(from_hash: str, flow_key: str, days: int, this_call_id: int | None) -> bool:
+    """Asked this flow within `days` days on another call than `this_call_id`."""
     if days <= 0:
         return False
     since = utcnow() - timedelta(days=days)
@@ -42,7 +52,7 @@ def surveyed_recently(from_hash: str, flow_key: str, days: int, this_call_id: in
         .join(FlowVersion, FlowVersion.id == SurveyResponse.flow_version_id)
         .where(
             Call.from_hash == from_hash,
-            Call.id != this_call_id,
+            Call.id != (this_call_id or 0),
             FlowVersion.flow_key == flow_key,
             SurveyResponse.started_at >= since,
             SurveyResponse.disposition.in_(ASKED),

@@ -79,10 +79,7 @@ def arrive(call_sid: str, from_number: str | None, to_number: str | None) -> Arr
     closed = None
     if invite is Invitation.none:
         invite = None
-    elif from_hash and (
-        consent.is_listed(from_hash)
-        or consent.surveyed_recently(from_hash, flow.id, flow.flow.suppress_days, call_id)
-    ):
+    elif from_hash and consent.exclusion(from_hash, flow, call_id):
         closed = _closed_response(call_id, call_sid, flow, language, name, Disposition.suppressed)
         invite = None
     db.session.commit()

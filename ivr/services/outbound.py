@@ -68,12 +68,8 @@ def plan(request: OutboundRequest, base_url: str, now: datetime) -> PlannedCall:
         raise Refused(409, "set TWILIO_CALLER_ID: the number outbound survey calls come from")
     compiled = flow_and_language(request.flow_id, request.language, settings.default_flow)
     from_hash = number_hash(request.to)
-    if consent.is_listed(from_hash):
-        raise Refused(409, "suppressed: the number is on the do-not-survey list")
-    if consent.surveyed_recently(from_hash, compiled.id, compiled.flow.suppress_days, this_call_id=-1):
-        raise Refused(
-            409, f"suppressed: surveyed with {compiled.id} in the last {compiled.flow.suppress_days} days"
-        )
+    if reason := consent.exclusion(from_hash, compiled):
+        raise Refused(409, f"suppressed: {reason}")
     call_at = None
     if request.time_zone:
         try:

@@ -73,10 +73,8 @@ def recording_status(response_id: int, step_key: str, recording: RecordingInput,
         return False
     stored_answer = False
     if status == "completed" and long_enough(step, recording):
-        voice = registry().for_version(response.flow_version_id).voices.get(response.language)
-        store(
-            response_id, step_key, recording, transcribe=step.transcribe and bool(voice and voice.transcribe)
-        )
+        compiled = registry().for_version(response.flow_version_id)
+        store(response_id, step_key, recording, transcribe=compiled.transcribes(step, response.language))
         stored_answer = (
             insert_ignore(
                 Answer,

@@ -131,7 +131,7 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
 
     # Work out the first question before the INSERT, so the row is written once.
     state = SurveyState(0, version_id, language, Disposition.in_progress, None, language_source=source)
-    if from_hash and _suppressed(from_hash, compiled, call_id):
+    if from_hash and consent.exclusion(from_hash, compiled, call_id):
         state.finish(Disposition.suppressed)
         turn = Turn(compiled, language, 0, closing=compiled.flow.prompts.not_surveyed)
     else:
@@ -188,8 +188,7 @@ def answer_step(response_id: int, step_key: str, given: CallerInput, attempt: At
     if parsed is not None:
         _store_answer(state, step, AnswerStatus.answered, parsed, attempt)
         if isinstance(step, RecordStep) and given.recording is not None:
-            voice = compiled.voices[state.language]
-            recordings.store(state.id, step.key, given.recording, step.transcribe and voice.transcribe)
+            recordings.store(state.id, step.key, given.recording, compiled.transcribes(step, state.language))
         if isinstance(step, LanguageStep):
             state.choose_language(parsed.value)
         turn = _closing(state, compiled) if was_final else _advance(state, compiled, step_key)
@@ -223,13 +222,6 @@ def answer_step(response_id: int, step_key: str, given: CallerInput, attempt: At
         # Also when a late answer reached an already-final response: scoring is idempotent.
         enqueue_scoring(state.id)
     return turn
-
-
-def _suppressed(from_hash: str, compiled: CompiledFlow, call_id: int) -> bool:
-    """Not asked: the number is on the do-not-survey list, or took this flow too recently."""
-    if consent.is_listed(from_hash):
-        return True
-    return consent.surveyed_recently(from_hash, compiled.id, compiled.flow.suppress_days, call_id)
 
 
 def _opting_out(compiled: CompiledFlow, given: CallerInput) -> bool:

@@ -100,7 +100,7 @@ def _record(twiml: VoiceResponse, turn: Turn, step: RecordStep, action: str) -> 
         say(twiml, turn.flow, turn.language, step.consent_prompt)
     say(twiml, turn.flow, turn.language, step.prompt)
     options: dict[str, object] = {}
-    if step.transcribe and turn.flow.voices[turn.language].transcribe:
+    if turn.flow.transcribes(step, turn.language):
         options.update(
             transcribe=True,
             transcribe_callback=url_for(
