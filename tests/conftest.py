@@ -85,8 +85,13 @@ def _reset_schema(app: Flask) -> None:
     """Drop everything, then build the schema the way production does: with the migrations."""
     with app.app_context():
         with db.engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+            if conn.dialect.name == "postgresql":
+                # Whatever an earlier run (or an older schema) left, constraints included.
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+            else:
+                Base.metadata.drop_all(conn)
+                conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
 
 

@@ -9,6 +9,7 @@ from ivr.models.consent import DoNotSurvey, ListSource
 from ivr.models.feedback import FeedbackItem, FeedbackKind
 from ivr.models.flows import FlowVersion
 from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
+from ivr.models.outbound import OutboundState, OutboundSurvey
 from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
 from ivr.models.scores import Score
 from ivr.models.surveys import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse
@@ -36,6 +37,8 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "NotificationStatus",
+    "OutboundState",
+    "OutboundSurvey",
     "Recording",
     "RootCause",
     "Score",

@@ -12,5 +12,9 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the key, so an admin can tell keys apart without seeing them.
+    prefix: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    # Written at most once a minute per key, so that a busy integrator costs no write per request.
+    last_used_at: Mapped[Timestamp | None]
     revoked_at: Mapped[Timestamp | None]

@@ -54,6 +54,10 @@ class FeedbackItem(Base):
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     # Set when the item went out, at once or in a digest.
     delivered_at: Mapped[Timestamp | None]
+    # The digest that carried it (its body quotes the verbatim): the retention purge empties it too.
+    digest_notification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notifications.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
     agent: Mapped[Agent] = relationship()
     response: Mapped[SurveyResponse] = relationship(back_populates="feedback_item")
