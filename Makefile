@@ -8,6 +8,8 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Production is the default everywhere else; the laptop commands opt into development.
+DEV    := IVR_ENV=development PUBLIC_BASE_URL=http://$(HOST):$(PORT)
 
 .PHONY: run simulate test lint typecheck pytest worker bench clean
 
@@ -20,14 +22,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.installed
-	$(FLASK) db upgrade
-	$(FLASK) flows check
-	$(FLASK) demo seed
+	$(DEV) $(FLASK) db upgrade
+	$(DEV) $(FLASK) flows check
+	$(DEV) $(FLASK) demo seed
 	@echo "Survey server on http://$(HOST):$(PORT). In another terminal: make simulate"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(DEV) $(FLASK) run --host $(HOST) --port $(PORT)
 
 simulate: $(VENV)/.installed
-	$(FLASK) simulate --url http://$(HOST):$(PORT)
+	$(DEV) $(FLASK) simulate --url http://$(HOST):$(PORT) $(ARGS)
 
 test: lint typecheck pytest
 
@@ -42,7 +44,7 @@ pytest: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 worker: $(VENV)/.installed
-	$(FLASK) worker --with-scheduler
+	$(DEV) $(FLASK) worker --with-scheduler
 
 # Needs PostgreSQL and Redis on 127.0.0.1; about 10 minutes; prints a table, exits 0.
 bench: $(VENV)/.installed

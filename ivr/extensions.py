@@ -5,7 +5,9 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 from ivr.models.base import Base
+from ivr.outbox import OutboxSession
 
-db = SQLAlchemy(model_class=Base)
+# Every commit relays the background work asked for in its transaction (ivr.outbox).
+db = SQLAlchemy(model_class=Base, session_options={"class_": OutboxSession})
 migrate = Migrate()
 api_auth = HTTPTokenAuth(scheme="Bearer")

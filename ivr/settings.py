@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from croniter import croniter
+from flask import current_app
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -17,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Production refuses to start with them.
 DEV_AUTH_TOKEN = "dev-auth-token-not-for-production"
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+# Where `make run` serves when PUBLIC_BASE_URL is not set (development and tests only).
+DEV_SERVER_URL = "http://127.0.0.1:5000"
+# Shorter API keys can be guessed or were typed by hand; production refuses them.
+MIN_API_KEY_LENGTH = 24
 
 
 class Environment(StrEnum):
@@ -32,14 +37,17 @@ class ConfigError(RuntimeError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
-    ivr_env: Environment = Environment.development
+    # Production unless told otherwise: `make run`, the tests and `flask simulate` opt into
+    # development; nothing falls back to development credentials by accident.
+    ivr_env: Environment = Environment.production
     database_url: str | None = None
     redis_url: str | None = None
     twilio_account_sid: str = "AC00000000000000000000000000000000"
     twilio_auth_token: str = DEV_AUTH_TOKEN
     secret_key: str = DEV_SECRET_KEY
-    # The public URL Twilio calls (e.g. https://survey.example.com). Signatures are checked
-    # against it, so it must be set when a proxy rewrites the host or scheme.
+    # The public URL Twilio calls (e.g. https://survey.example.com). Every URL handed to Twilio
+    # (survey calls, redirects, callbacks) is built from it, never from a request's Host header;
+    # signatures are checked against it. Required in production.
     public_base_url: str | None = None
     # How many proxies in front of the app set X-Forwarded-* (0: trust none).
     proxy_hops: int = 0
@@ -151,15 +159,32 @@ class Settings(BaseSettings):
                 missing.append("TWILIO_AUTH_TOKEN")
             if self.secret_key in ("", DEV_SECRET_KEY) or len(self.secret_key) < 16:
                 missing.append("SECRET_KEY (16 characters or more)")
+            if not self.public_base_url:
+                missing.append("PUBLIC_BASE_URL (the https:// address Twilio reaches this server at)")
             if not self.database_url:
                 missing.append("DATABASE_URL")
+            short = [key for key in self.ivr_api_keys if len(key) < MIN_API_KEY_LENGTH]
+            if short:
+                missing.append(
+                    f"IVR_API_KEYS ({len(short)} key(s) shorter than {MIN_API_KEY_LENGTH} characters;"
+                    " make keys with `flask api-keys create NAME`)"
+                )
             if missing:
-                raise ValueError("production needs real values for: " + ", ".join(missing))
+                raise ValueError(
+                    "production (the default IVR_ENV) needs real values for: "
+                    + ", ".join(missing)
+                    + ". On a laptop, set IVR_ENV=development (make run does)."
+                )
         return self
 
     @property
     def sqlalchemy_database_uri(self) -> str:
         return self.database_url or f"sqlite:///{self.instance_dir / 'ivr.sqlite3'}"
+
+    @property
+    def twilio_base_url(self) -> str:
+        """Where Twilio reaches this server: PUBLIC_BASE_URL, or the local server outside production."""
+        return self.public_base_url or DEV_SERVER_URL
 
     @property
     def jobs_inline(self) -> bool:
@@ -177,3 +202,9 @@ def load_settings(**overrides: object) -> Settings:
             field = ".".join(str(part) for part in error["loc"]).upper() or "settings"
             problems.append(f"{field}: {error['msg']}")
         raise ConfigError("Bad configuration: " + "; ".join(problems)) from None
+
+
+def settings() -> Settings:
+    """The running app's settings (read once at start)."""
+    current: Settings = current_app.extensions["ivr.settings"]
+    return current

@@ -10,12 +10,14 @@ import hmac
 import json
 import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -85,12 +87,29 @@ class HttpRecorder:
     error_message: str = "Queue overflow"
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    # As Twilio's API: the calls created (calls.create), listed again by GET .../Calls.json.
+    calls: list[dict[str, str]] = field(default_factory=list)
+    # Seconds to wait before answering calls.create (a slow Twilio, a worker killed meanwhile).
+    create_delay: float = 0.0
+    # Create the call, then answer 500 as if the reply were lost on the way back.
+    lose_create_reply: bool = False
 
     def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         """A recording's media, as Twilio serves it: account credentials required, ranges honoured."""
         self.received.append(Received(path, headers, b""))
         if not self._authorised(headers):
             return 401, {"Content-Type": "application/json"}, b'{"code": 20003, "status": 401}'
+        route, _, query = path.partition("?")
+        if route == f"/2010-04-01/Accounts/{self.account_sid}/Calls.json":  # calls.list(to=, from_=)
+            wanted = dict(urllib.parse.parse_qsl(query))
+            calls = [
+                call
+                for call in reversed(self.calls)  # newest first, as Twilio lists them
+                if call["to"] == wanted.get("To", call["to"])
+                and call["from"] == wanted.get("From", call["from"])
+            ]
+            page = {"calls": calls, "page": 0, "page_size": 50, "next_page_uri": None, "uri": route}
+            return 200, {"Content-Type": "application/json"}, json.dumps(page).encode()
         prefix = f"/2010-04-01/Accounts/{self.account_sid}/Recordings/"
         sid = path.removeprefix(prefix).removesuffix(".mp3")
         if not path.startswith(prefix) or sid not in self.recordings:
@@ -127,8 +146,12 @@ class HttpRecorder:
         form = record.form
         if path.endswith("/Calls.json"):  # calls.create(...)
             sid = f"CA{len(self.received):032d}"
-            reply = {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From")}
-            return 201, json.dumps(reply).encode()
+            call = {"sid": sid, "status": "queued", "to": form.get("To", ""), "from": form.get("From", "")}
+            self.calls.append({**call, "date_created": formatdate(usegmt=True)})
+            time.sleep(self.create_delay)
+            if self.lose_create_reply:
+                return 500, json.dumps({"code": 20500, "message": "Internal error", "status": 500}).encode()
+            return 201, json.dumps(call).encode()
         if "/Calls/" in path:  # calls(sid).update(...)
             sid = path.rsplit("/", 1)[-1].removesuffix(".json")
             return 200, json.dumps({"sid": sid, "status": "in-progress", "url": form.get("Url")}).encode()

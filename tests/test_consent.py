@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,16 +13,18 @@ from pathlib import Path
 
 import yaml
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import JSON, String, Text, select, update
 
 from ivr.extensions import db
 from ivr.jobs.scheduled import housekeeping
 from ivr.models import (
+    Base,
     Call,
     CallbackTask,
     DoNotSurvey,
     FeedbackItem,
     ListSource,
+    OutboundSurvey,
     Recording,
     Score,
     SurveyResponse,
@@ -203,3 +206,56 @@ def test_the_opt_out_key_cannot_also_be_an_answer(tmp_path: Path) -> None:
     step(flow, "resolved")["no_digit"] = "*"
     [problem] = problems_for((flows, tmp_path / "prompts"), flow)
     assert (problem.field, problem.message) == ("opt_out_key", "'*' is also an answer to step 'resolved'")
+
+
+def test_after_a_purge_no_table_holds_the_callers_number_or_words(app: Flask, twilio: Twilio) -> None:
+    """Search every text column of every table, not only the ones the purge is known to touch."""
+    set_up_team(app, channels=["email", "sms"])
+    spoken, rude, kind = "Quokka very satisfied", "Xylophone rude terrible wait", "Zebra lovely helpful agent"
+    # An extreme low with a comment (a task, its alerts, immediate feedback), then a middling call
+    # with a spoken answer and a comment that goes out in the agent's daily digest.
+    twilio.play(START, ["1", "0", "1", f"rec:9:{rude}"], from_number=CALLER)
+    twilio.play(START, [f"say:{spoken}", "7", "1", f"rec:6:{kind}"], from_number=CALLER)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["jobs", "digests"]).exit_code == 0
+    with app.app_context():
+        outbound = OutboundSurvey(
+            to_number=CALLER,
+            to_hash=number_hash(CALLER),
+            flow_key="post-call-csat",
+            call_at=utcnow(),
+            attempts=0,
+        )
+        db.session.add(outbound)
+        db.session.commit()
+        needles = [CALLER, CALLER.lstrip("+1"), spoken.split()[0], rude.split()[0], kind.split()[0]]
+        assert {needle for needle in needles if _found(needle)} == set(needles)  # all there before
+        old = utcnow() - timedelta(days=400)
+        db.session.execute(update(Call).values(started_at=old))
+        db.session.execute(update(OutboundSurvey).values(created_at=old))
+        db.session.commit()
+    purged = runner.invoke(args=["data", "purge", "--older-than-days", "365"])
+    assert "personal data removed from 2 call(s), 2 response(s)" in purged.output
+    with app.app_context():
+        assert [needle for needle in needles if _found(needle)] == []
+        # The recording can no longer be streamed either: its link is gone.
+        sid = db.session.scalars(select(Recording.recording_sid)).first()
+    assert app.test_client().get(f"/api/recordings/{sid}", headers=KEY).status_code == 404
+    assert [(s.csat, s.extreme_low) for s in rows(app, Score)] == [(1, True), (5, False)]
+
+
+KEY = {"Authorization": "Bearer test-api-key"}
+
+
+def _found(needle: str) -> list[str]:
+    """Every table.column whose text (JSON included) contains `needle`."""
+    hits = []
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if not isinstance(column.type, String | Text | JSON):
+                continue
+            for value in db.session.scalars(select(column).where(column.is_not(None))):
+                if needle.lower() in json.dumps(value, ensure_ascii=False).lower():
+                    hits.append(f"{table.name}.{column.name}")
+                    break
+    return hits

@@ -3,8 +3,13 @@ Twilio's API, held back during quiet hours, refused for suppressed numbers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -13,17 +18,22 @@ from flask import Flask
 from redis import Redis
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select, update
 
+from ivr.extensions import db
 from ivr.jobs import NOTIFICATIONS_QUEUE
+from ivr.jobs.scheduled import housekeeping
+from ivr.models import OutboundState, OutboundSurvey
 from ivr.services import consent
 from ivr.services.outbound import next_allowed, parse_quiet_hours
-from tests.conftest import AUTH_TOKEN, Twilio
+from tests.conftest import AUTH_TOKEN, POSTGRES_URL, Twilio
 from tests.local_servers import HttpRecorder, http_recorder
-from tests.test_nothing_lost import run_worker
+from tests.test_nothing_lost import private_redis, run_worker
 
 ACCOUNT = "AC" + "6" * 32
 KEY = {"Authorization": "Bearer test-api-key"}
 PUBLIC = "https://survey.example.com"
+ORIGINAL = "CA" + "0a" * 16
 
 
 @pytest.fixture
@@ -49,15 +59,20 @@ def test_a_job_places_the_call_and_the_survey_links_to_the_original_call(
     client = app.test_client()
     body = {
         "to": "+15557654321",
-        "call_sid": "CA-original",
+        "call_sid": ORIGINAL,
         "agent": "alice",
         "queue": "billing",
         "lang": "en",
     }
     asked = client.post("/api/surveys", json=body, headers=KEY)
-    assert asked.status_code == 202 and asked.json["scheduled_for"] is None
+    assert asked.status_code == 202
+    assert (asked.json["state"], asked.json["to"], asked.json["attempts"]) == ("scheduled", "+•••••••4321", 0)
+    assert asked.json["url"] == f"/api/surveys/{asked.json['id']}"
     assert twilio_api.received == []  # the job places it, not the request
     run_worker(app, redis_url)
+    shown = client.get(asked.json["url"], headers=KEY).json
+    assert (shown["state"], shown["attempts"], shown["last_error"]) == ("placed", 1, None)
+    assert shown["call_sid"] == twilio_api.calls[0]["sid"]
 
     [placed] = twilio_api.received
     assert placed.path == f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
@@ -70,7 +85,7 @@ def test_a_job_places_the_call_and_the_survey_links_to_the_original_call(
         "queue": ["billing"],
         "flow": ["post-call-csat"],
         "lang": ["en"],
-        "call": ["CA-original"],
+        "call": [ORIGINAL],
     }
 
     # The caller answers: Twilio requests the URL on the new call.
@@ -78,7 +93,7 @@ def test_a_job_places_the_call_and_the_survey_links_to_the_original_call(
     twilio.play(
         form["Url"].removeprefix(PUBLIC), ["4", "!"], call_sid="CA-outbound", from_number="+15557654321"
     )
-    [response] = client.get("/api/responses?call_sid=CA-original", headers=KEY).json["responses"]
+    [response] = client.get(f"/api/responses?call_sid={ORIGINAL}", headers=KEY).json["responses"]
     assert (response["survey_call_sid"], response["agent"], response["disposition"]) == (
         "CA-outbound",
         "alice",
@@ -95,17 +110,21 @@ def test_quiet_hours_in_the_callers_time_zone_hold_the_call(
     asked = app.test_client().post(
         "/api/surveys", json={"to": "+15557654321", "time_zone": "Etc/UTC"}, headers=KEY
     )
-    assert asked.status_code == 202
+    assert asked.status_code == 202 and asked.json["state"] == "scheduled"
     when = datetime.fromisoformat(asked.json["scheduled_for"])
     assert when.minute == 0 and timedelta(hours=1) <= when - now <= timedelta(hours=2)
     registry = ScheduledJobRegistry(queue=Queue(NOTIFICATIONS_QUEUE, connection=Redis.from_url(redis_url)))
-    assert registry.get_job_ids() == [asked.json["job_id"]]
-    assert registry.get_scheduled_time(asked.json["job_id"]) == when
+    job_id = f"outbound-survey-{asked.json['id']}"
+    assert registry.get_job_ids() == [job_id]
+    assert registry.get_scheduled_time(job_id) == when
     run_worker(app, redis_url)
     assert twilio_api.received == []  # still quiet
+    with app.app_context():
+        assert housekeeping(min_age_seconds=0).outbound == []  # not due: housekeeping leaves it too
 
     no_zone = app.test_client().post("/api/surveys", json={"to": "+15557654322"}, headers=KEY)
-    assert no_zone.json["scheduled_for"] is None  # time zone unknown: no quiet hours to honour
+    # Time zone unknown: no quiet hours to honour, due now.
+    assert datetime.fromisoformat(no_zone.json["scheduled_for"]) - now < timedelta(minutes=1)
 
 
 def test_quiet_hours_arithmetic() -> None:
@@ -134,12 +153,152 @@ def test_refusals_say_why(app_factory: Callable[..., Flask], twilio_api: HttpRec
         consent.add_number("+15557654321")
     listed = client.post("/api/surveys", json={"to": "+15557654321"}, headers=KEY)
     assert listed.status_code == 409 and "do-not-survey" in listed.json["message"]
-    quiet = make_app(app_factory, twilio_api, quiet_hours="00:00-23:59")
-    held = quiet.test_client().post(
-        "/api/surveys", json={"to": "+15550000001", "time_zone": "UTC"}, headers=KEY
-    )
-    assert held.status_code == 503 and "needs Redis" in held.json["message"]
+    for bad in (
+        {"to": "+15557654321", "call_sid": "CA-original"},
+        {"to": "+15557654321", "agent": "a" * 256},
+    ):
+        refused = client.post("/api/surveys", json=bad, headers=KEY)
+        assert refused.status_code == 400, bad
+    assert client.post("/api/surveys", json={"to": "+15557654321", "lang": 5}, headers=KEY).status_code == 400
     assert twilio_api.received == []
     no_caller_id = app_factory(twilio_api_base_url=twilio_api.url)
     refused = no_caller_id.test_client().post("/api/surveys", json={"to": "+15550000001"}, headers=KEY)
     assert refused.status_code == 409 and "TWILIO_CALLER_ID" in refused.json["message"]
+
+
+def outbound_rows(app: Flask) -> list[OutboundSurvey]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(OutboundSurvey).order_by(OutboundSurvey.id)))
+        db.session.expunge_all()
+        return rows
+
+
+def test_without_redis_a_held_call_waits_for_housekeeping(
+    app_factory: Callable[..., Flask], twilio_api: HttpRecorder
+) -> None:
+    """Embedded default: the row holds the call through quiet hours; housekeeping (cron) places it."""
+    app = make_app(app_factory, twilio_api, quiet_hours="00:00-23:59")
+    held = app.test_client().post(
+        "/api/surveys", json={"to": "+15550000001", "time_zone": "UTC"}, headers=KEY
+    )
+    assert held.status_code == 202 and held.json["state"] == "scheduled"
+    assert twilio_api.calls == []
+    with app.app_context():
+        db.session.execute(update(OutboundSurvey).values(call_at=datetime.now(UTC) - timedelta(minutes=5)))
+        db.session.commit()
+        assert housekeeping(min_age_seconds=60).outbound == [held.json["id"]]
+    [row] = outbound_rows(app)
+    assert row.state is OutboundState.placed and len(twilio_api.calls) == 1
+
+
+def test_redis_down_when_asked_loses_no_call(
+    app_factory: Callable[..., Flask], twilio_api: HttpRecorder
+) -> None:
+    """Today's bug: 202 with nothing queued. Now the row is there, and housekeeping places it later."""
+    with private_redis() as redis_server:
+        app = make_app(app_factory, twilio_api, redis_url=redis_server.url)
+        redis_server.stop()
+        asked = app.test_client().post("/api/surveys", json={"to": "+15557654321"}, headers=KEY)
+        assert asked.status_code == 202 and asked.json["state"] == "scheduled"
+        redis_server.start()
+        with app.app_context():
+            assert housekeeping(min_age_seconds=0).outbound == [asked.json["id"]]
+        run_worker(app, redis_server.url)
+        with app.app_context():
+            assert housekeeping(min_age_seconds=0).outbound == []  # placed: nothing left to do
+        run_worker(app, redis_server.url)
+    [row] = outbound_rows(app)
+    assert row.state is OutboundState.placed and row.call_sid == twilio_api.calls[0]["sid"]
+    assert len(twilio_api.calls) == 1
+
+
+def test_consent_is_checked_again_when_the_call_is_placed(
+    app_factory: Callable[..., Flask], twilio_api: HttpRecorder, redis_url: str
+) -> None:
+    now = datetime.now(UTC)
+    quiet = f"{(now - timedelta(hours=1)):%H}:00-{(now + timedelta(hours=2)):%H}:00"
+    app = make_app(app_factory, twilio_api, redis_url=redis_url, quiet_hours=quiet)
+    asked = app.test_client().post(
+        "/api/surveys", json={"to": "+15557654321", "time_zone": "Etc/UTC"}, headers=KEY
+    )
+    assert asked.json["state"] == "scheduled"
+    with app.app_context():
+        consent.add_number("+15557654321", note="asked by phone while the call waited")
+        db.session.execute(update(OutboundSurvey).values(call_at=now - timedelta(minutes=1)))
+        db.session.commit()
+        housekeeping(min_age_seconds=0)
+    run_worker(app, redis_url)
+    [row] = outbound_rows(app)
+    assert row.state is OutboundState.refused and "do-not-survey" in (row.last_error or "")
+    assert twilio_api.calls == []
+
+
+def test_a_lost_reply_from_twilio_does_not_dial_twice(
+    app_factory: Callable[..., Flask], twilio_api: HttpRecorder, redis_url: str
+) -> None:
+    """Twilio created the call but its answer was lost: the retry finds the call on Twilio."""
+    app = make_app(app_factory, twilio_api, redis_url=redis_url)
+    twilio_api.lose_create_reply = True
+    asked = app.test_client().post("/api/surveys", json={"to": "+15557654321"}, headers=KEY)
+    run_worker(app, redis_url)  # the job fails uncertainly; RQ schedules its retry
+    [row] = outbound_rows(app)
+    assert row.state is OutboundState.placing and "HTTP 500" in (row.last_error or "")
+    twilio_api.lose_create_reply = False
+    with app.app_context():
+        assert housekeeping(min_age_seconds=0).outbound == [asked.json["id"]]
+    run_worker(app, redis_url)
+    [row] = outbound_rows(app)
+    assert row.state is OutboundState.placed and row.call_sid == twilio_api.calls[0]["sid"]
+    assert len(twilio_api.calls) == 1  # asked Twilio, did not dial again
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # a second process holds the row
+def test_a_worker_killed_mid_placement_does_not_dial_twice(
+    app_factory: Callable[..., Flask], twilio_api: HttpRecorder, redis_url: str, tmp_path: Path
+) -> None:
+    app = make_app(app_factory, twilio_api, redis_url=redis_url)
+    asked = app.test_client().post("/api/surveys", json={"to": "+15557654321"}, headers=KEY)
+    twilio_api.create_delay = 30  # Twilio takes the call, and the worker dies before it hears back
+    env = {
+        **os.environ,
+        "IVR_ENV": "test",
+        "DATABASE_URL": POSTGRES_URL,
+        "REDIS_URL": redis_url,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_API_BASE_URL": twilio_api.url,
+        "TWILIO_CALLER_ID": "+15005550100",
+        "PUBLIC_BASE_URL": PUBLIC,
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "INSTANCE_DIR": str(tmp_path),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not twilio_api.calls:
+            assert time.monotonic() < deadline, "the worker never asked Twilio to call"
+            time.sleep(0.05)
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+    twilio_api.create_delay = 0
+    [row] = outbound_rows(app)
+    assert row.state is OutboundState.placing and row.call_sid is None
+    with app.app_context():
+        assert housekeeping(min_age_seconds=0).outbound == []  # the attempt may still be in flight
+        # Time passes: longer than any attempt can take.
+        db.session.execute(
+            update(OutboundSurvey).values(placing_started_at=datetime.now(UTC) - timedelta(minutes=2))
+        )
+        db.session.commit()
+        assert housekeeping(min_age_seconds=0).outbound == [asked.json["id"]]
+    run_worker(app, redis_url)
+    [row] = outbound_rows(app)
+    assert row.state is OutboundState.placed and row.call_sid == twilio_api.calls[0]["sid"]
+    assert len(twilio_api.calls) == 1

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import url_for
 
-from ivr.models import CallbackTask, FeedbackItem, Notification, SurveyResponse
+from ivr.models import CallbackTask, FeedbackItem, Notification, OutboundSurvey, SurveyResponse
 from ivr.services.links import response_link, task_link
 from ivr.services.privacy import mask
 
@@ -177,4 +177,25 @@ def task_detail_json(task: CallbackTask, notifications: list[Notification]) -> d
             }
             for note in notifications
         ],
+    }
+
+
+def outbound_json(row: OutboundSurvey) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "url": url_for("api.get_survey_call", outbound_id=row.id),
+        "state": row.state.value,
+        "to": mask(row.to_number),
+        "call_sid": row.call_sid,
+        "original_call_sid": row.original_call_sid,
+        "agent": row.agent_ref,
+        "queue": row.queue,
+        "flow": row.flow_key,
+        "lang": row.language,
+        "time_zone": row.time_zone,
+        "scheduled_for": _time(row.call_at),
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "placed_at": _time(row.placed_at),
+        "created_at": _time(row.created_at),
     }

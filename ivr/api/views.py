@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import requests
-from flask import Response, current_app, jsonify, request, stream_with_context
+from flask import Response, jsonify, request, stream_with_context
 
 from ivr.api import bp
-from ivr.api.serializers import feedback_json, response_json, task_detail_json, task_json
+from ivr.api.serializers import (
+    feedback_json,
+    outbound_json,
+    response_json,
+    task_detail_json,
+    task_json,
+)
 from ivr.extensions import api_auth
-from ivr.jobs import job_queue
-from ivr.jobs.outbound import enqueue_survey_call
-from ivr.models import TaskStatus, utcnow
+from ivr.models import TaskStatus
 from ivr.services import api_keys, callback_tasks, feedback, outbound, recordings, responses, transfers
 from ivr.services.refusals import Refused
 from ivr.twilio_rest import recording_media
@@ -146,16 +150,16 @@ def send_call_to_survey(call_sid: str) -> Response | tuple[Response, int]:
     chain = body.get("chain") or []
     if not isinstance(chain, list) or not all(isinstance(ref, str) for ref in chain):
         return _bad_request("chain must be a list of agent references, first agent first")
-    settings = current_app.extensions["ivr.settings"]
+    fields = {name: body.get(name) for name in ("agent", "queue", "flow", "lang")}
+    if not all(value is None or isinstance(value, str) for value in fields.values()):
+        return _bad_request("agent, queue, flow and lang are strings")
     try:
         transfer = transfers.send_to_survey(
             call_sid,
-            base_url=settings.public_base_url or request.url_root,
-            default_flow=settings.default_flow,
-            agent=body.get("agent"),
-            queue=body.get("queue"),
-            flow_id=body.get("flow"),
-            language=body.get("lang"),
+            agent=fields["agent"],
+            queue=fields["queue"],
+            flow_id=fields["flow"],
+            language=fields["lang"],
             chain=chain,
         )
     except Refused as exc:
@@ -170,11 +174,15 @@ def send_call_to_survey(call_sid: str) -> Response | tuple[Response, int]:
 def request_survey_call() -> Response | tuple[Response, int]:
     """Call a caller back for the survey they missed (they hung up before it)."""
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("to"), str):
+    fields = ("to", "call_sid", "agent", "queue", "flow", "lang", "time_zone")
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("to"), str)
+        or not all(body.get(name) is None or isinstance(body[name], str) for name in fields)
+    ):
         return _bad_request(
             "send JSON with 'to' (E.164) and optionally call_sid, agent, queue, flow, lang, time_zone"
         )
-    settings = current_app.extensions["ivr.settings"]
     wanted = outbound.OutboundRequest(
         to=body["to"],
         original_call_sid=body.get("call_sid"),
@@ -185,16 +193,17 @@ def request_survey_call() -> Response | tuple[Response, int]:
         time_zone=body.get("time_zone"),
     )
     try:
-        planned = outbound.plan(wanted, settings.public_base_url or request.url_root, utcnow())
+        row = outbound.request_call(wanted)
     except Refused as exc:
         return jsonify(error="not_placed", message=exc.message), exc.status
-    if planned.call_at is not None and job_queue().inline:
-        message = "the caller is in quiet hours and holding the call needs Redis (REDIS_URL)"
-        return jsonify(error="not_placed", message=message), 503
-    enqueue_survey_call(planned)
-    return jsonify(
-        job_id=planned.job_id,
-        to=planned.to,
-        survey_url=planned.url,
-        scheduled_for=planned.call_at.isoformat() if planned.call_at else None,
-    ), 202
+    return jsonify(outbound_json(row)), 202
+
+
+@bp.get("/surveys/<int:outbound_id>")
+@api_auth.login_required
+def get_survey_call(outbound_id: int) -> Response | tuple[Response, int]:
+    """An outbound survey call: scheduled, placing, placed (with Twilio's Call SID), failed or refused."""
+    row = outbound.get(outbound_id)
+    if row is None:
+        return jsonify(error="not_found", message=f"no outbound survey {outbound_id}"), 404
+    return jsonify(outbound_json(row))

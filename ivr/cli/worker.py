@@ -115,7 +115,7 @@ def jobs_housekeeping(min_age: int) -> None:
     click.echo(
         f"{len(done.closed_stale)} stale survey(s) closed, {len(done.rescored)} response(s) sent for "
         f"scoring, {len(done.redelivered)} notification(s) sent again, {len(done.escalated)} overdue "
-        "callback task(s) escalated"
+        f"callback task(s) escalated, {len(done.outbound)} outbound survey call(s) sent to be placed"
     )
 
 

@@ -1,7 +1,9 @@
 """Background jobs on RQ, enqueued only after the commit that makes their rows visible.
 
-Three named queues: `scoring` (score a response, close the loop), `notifications` (deliver
-one SMS, e-mail or webhook) and `scheduled` (deadlines, digests, the sweepers).
+Services ask for work with ivr.outbox.later(); after the commit, ivr.jobs.relay turns each
+request into its job here. Three named queues: `scoring` (score a response, close the loop),
+`notifications` (deliver one SMS, e-mail or webhook, place an outbound survey call) and
+`scheduled` (deadlines, digests, the sweepers).
 
 Without REDIS_URL (the embedded default) a job runs in the same process right after the
 commit, and nothing is scheduled for later: run `flask jobs housekeeping` from cron instead.
@@ -84,21 +86,14 @@ class JobQueue:
 
 
 def init_app(app: Flask) -> None:
+    from ivr.jobs.relay import relay
+    from ivr.outbox import RELAY
+
     settings = app.extensions["ivr.settings"]
     app.extensions["ivr.jobs"] = JobQueue(settings.redis_url)
+    app.extensions[RELAY] = relay
 
 
 def job_queue() -> JobQueue:
     queue: JobQueue = current_app.extensions["ivr.jobs"]
     return queue
-
-
-def enqueue(
-    func: Callable[..., Any],
-    *args: Any,
-    job_id: str,
-    queue: str = SCORING_QUEUE,
-    retry: Retry | None = DEFAULT_RETRY,
-    at: datetime | None = None,
-) -> None:
-    job_queue().enqueue(func, *args, job_id=job_id, queue=queue, retry=retry, at=at)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app
-from rq import Retry, get_current_job
+from rq import get_current_job
 
-from ivr import jobs
 from ivr.services import notifications
 
 
@@ -21,14 +19,3 @@ def deliver_notification(notification_id: int) -> bool:
     if not sent and not last_attempt:
         raise DeliveryFailed(f"notification {notification_id} not delivered; RQ will retry")
     return sent
-
-
-def enqueue_delivery(notification_id: int) -> None:
-    intervals = current_app.extensions["ivr.settings"].notification_retry_intervals
-    jobs.enqueue(
-        deliver_notification,
-        notification_id,
-        job_id=f"notification-{notification_id}",
-        queue=jobs.NOTIFICATIONS_QUEUE,
-        retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
-    )

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from ivr import jobs
+import logging
+
 from ivr.services import outbound
 
-
-def place_survey_call(to: str, url: str, status_callback: str) -> str:
-    return outbound.place(to, url, status_callback)
+log = logging.getLogger(__name__)
 
 
-def enqueue_survey_call(planned: outbound.PlannedCall) -> None:
-    jobs.enqueue(
-        place_survey_call,
-        planned.to,
-        planned.url,
-        planned.status_callback,
-        job_id=planned.job_id,
-        queue=jobs.NOTIFICATIONS_QUEUE,
-        at=planned.call_at,
-    )
+def place_outbound_survey(outbound_id: int) -> str | None:
+    """Place the call if it is still to be placed; returns its state. Safe to run twice: a row
+    already placed is left alone, and one whose earlier attempt may have reached Twilio is
+    first looked up on Twilio. Raises (so RQ retries) when Twilio could not be reached."""
+    state = outbound.place(outbound_id)
+    log.info("outbound survey %s: %s", outbound_id, state.value if state else "nothing to do")
+    return state.value if state else None

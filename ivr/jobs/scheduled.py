@@ -3,8 +3,8 @@
 A callback task's deadline is an RQ job scheduled for the moment it falls due (the worker's
 `--with-scheduler` moves it onto the queue then). Housekeeping, every minute, redoes anything a
 lost job would have done: surveys whose status callback never came, unscored responses,
-undelivered notifications, missed deadlines. A daily purge removes personal data past its
-retention time.
+undelivered notifications, missed deadlines, outbound survey calls not placed. A daily purge
+removes personal data past its retention time.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
-
-from ivr import jobs
-from ivr.jobs.notifications import enqueue_delivery
-from ivr.services import callback_tasks, feedback, notifications, privacy
+from ivr.jobs.relay import dispatch
+from ivr.jobs.scoring import sweep_unscored
+from ivr.outbox import Request, Work
+from ivr.services import callback_tasks, feedback, notifications, outbound, privacy
+from ivr.services.survey import close_stale
+from ivr.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +32,17 @@ def escalate_task(task_id: int) -> bool:
     if change is None:
         return False
     log.info("callback task %s escalated; notifications %s", task_id, change.notification_ids)
-    for notification_id in change.notification_ids:
-        enqueue_delivery(notification_id)
     return True
 
 
 def schedule_deadline(task_id: int, due_at: datetime) -> None:
-    jobs.enqueue(
-        escalate_task, task_id, job_id=f"escalate-task-{task_id}", queue=jobs.SCHEDULED_QUEUE, at=due_at
-    )
+    """(Re)schedule a task's deadline job; scoring does this after the commit that opens a task."""
+    dispatch(Request(Work.escalate_task, (task_id,), at=due_at))
 
 
 def send_digests() -> list[int]:
     """Each agent's feedback since their last digest, in one e-mail."""
     planned = feedback.send_digests()
-    for notification_id in planned:
-        enqueue_delivery(notification_id)
     log.info("%s feedback digest(s) planned", len(planned))
     return planned
 
@@ -57,33 +53,35 @@ class Housekeeping:
     redelivered: list[int]
     escalated: list[int]
     closed_stale: list[int] = field(default_factory=list)
+    outbound: list[int] = field(default_factory=list)
 
 
 def housekeeping(min_age_seconds: int = 60) -> Housekeeping:
     """Redo whatever a lost job left undone; safe to run from any number of places."""
-    from ivr.jobs.scoring import sweep_unscored
-    from ivr.services.survey import close_stale
-
-    closed_stale = close_stale(current_app.extensions["ivr.settings"].stale_response_minutes)
+    closed_stale = close_stale(settings().stale_response_minutes)
     rescored = sweep_unscored(min_age_seconds)
     redelivered = notifications.stuck(STUCK_NOTIFICATION_AGE)
     for notification_id in redelivered:
-        enqueue_delivery(notification_id)
+        dispatch(Request(Work.deliver_notification, (notification_id,)))
     escalated = [task_id for task_id in callback_tasks.overdue_open() if escalate_task(task_id)]
-    if rescored or redelivered or escalated or closed_stale:
+    calls = outbound.waiting(timedelta(seconds=min_age_seconds))
+    for outbound_id in calls:
+        dispatch(Request(Work.place_outbound_survey, (outbound_id,)))
+    if rescored or redelivered or escalated or closed_stale or calls:
         log.info(
-            "housekeeping: closed stale %s, rescored %s, redelivered %s, escalated %s",
+            "housekeeping: closed stale %s, rescored %s, redelivered %s, escalated %s, outbound calls %s",
             closed_stale,
             rescored,
             redelivered,
             escalated,
+            calls,
         )
-    return Housekeeping(rescored, redelivered, escalated, closed_stale)
+    return Housekeeping(rescored, redelivered, escalated, closed_stale, calls)
 
 
 def purge_personal_data() -> int | None:
     """Daily: remove personal data past RETENTION_DAYS (nothing when it is not set)."""
-    days = current_app.extensions["ivr.settings"].retention_days
+    days = settings().retention_days
     if days is None:
         return None
     return privacy.purge_personal_data(days).calls

@@ -7,18 +7,20 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ivr import jobs
 from ivr.extensions import db
-from ivr.jobs.notifications import enqueue_delivery
-from ivr.jobs.scheduled import schedule_deadline
+from ivr.jobs.relay import dispatch
 from ivr.models import SurveyResponse, utcnow
+from ivr.outbox import Request, Work
 from ivr.services import scoring
 
 log = logging.getLogger(__name__)
 
 
 def score_response(response_id: int) -> int | None:
-    """Score one finished response and close the loop; returns the score id (None: nothing to score)."""
+    """Score one finished response and close the loop; returns the score id (None: nothing to score).
+
+    The notifications and the task's deadline it plans are enqueued after its commit (ivr.outbox).
+    """
     scored = scoring.score_response(response_id)
     if scored is None:
         log.info("response %s: nothing to score (gone or still in progress)", response_id)
@@ -31,17 +33,7 @@ def score_response(response_id: int) -> int | None:
         scored.task_id,
         scored.notification_ids,
     )
-    # After the commit: the rows these jobs read are there for them.
-    for notification_id in scored.notification_ids:
-        enqueue_delivery(notification_id)
-    if scored.task_id is not None and scored.task_due_at is not None:
-        schedule_deadline(scored.task_id, scored.task_due_at)
     return scored.score_id
-
-
-def enqueue_scoring(response_id: int) -> None:
-    """Call only after the commit that made the response final."""
-    jobs.enqueue(score_response, response_id, job_id=f"score-response-{response_id}")
 
 
 def sweep_unscored(min_age_seconds: int = 60) -> list[int]:
@@ -54,5 +46,5 @@ def sweep_unscored(min_age_seconds: int = 60) -> list[int]:
     ).all()
     db.session.rollback()
     for response_id in ids:
-        enqueue_scoring(response_id)
+        dispatch(Request(Work.score_response, (response_id,)))
     return list(ids)

@@ -27,6 +27,7 @@ from ivr.models import (
     TaskStatus,
     utcnow,
 )
+from ivr.outbox import Work, later
 from ivr.services import notifications
 from ivr.services.links import response_link, task_link
 
@@ -67,6 +68,7 @@ def open_for(response: SurveyResponse, score: Score, deadline_hours: int) -> Cal
     task.events.append(CallbackTaskEvent(action="opened", detail=f"rule: {score.extreme_low_rule}"))
     db.session.add(task)
     db.session.flush()
+    later(Work.escalate_task, task.id, at=task.due_at)  # the deadline, as a scheduled job
     assignee = team.supervisor if team else None
     notifications.plan_for_team(
         _message(task, "task_opened"), team, assignee, f"task-{task.id}", task_id=task.id

@@ -128,9 +128,13 @@ def send_digests(now: datetime | None = None) -> list[int]:
             f"Hello {agent.display_name or agent.ref}, here is what callers said:\n" + "\n".join(lines),
             {"event": "digest", "agent": agent.ref, "feedback_items": [item.id for item in agent_items]},
         )
-        notifications.plan(message, Channel.email, agent.email, f"digest-{agent.id}-{now:%Y%m%d%H%M}")
+        digest = notifications.plan(
+            message, Channel.email, agent.email, f"digest-{agent.id}-{now:%Y%m%d%H%M}"
+        )
         for item in agent_items:
             item.delivered_at = now
+            # The digest quotes the verbatim: the retention purge finds it through this link.
+            item.digest_notification_id = digest.id if digest else None
     planned = notifications.take_planned()
     db.session.commit()
     return planned

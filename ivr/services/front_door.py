@@ -17,8 +17,8 @@ from sqlalchemy import select
 from ivr.db import insert_ignore, upsert_id
 from ivr.extensions import db
 from ivr.flows import CompiledFlow
-from ivr.jobs.scoring import enqueue_scoring
 from ivr.models import Agent, AgentLeg, Call, Disposition, LanguageSource, SurveyResponse, utcnow
+from ivr.outbox import Work, later
 from ivr.routing import FrontDoor, Invitation, Queue
 from ivr.services import consent
 from ivr.services.flow_versions import registry
@@ -82,9 +82,9 @@ def arrive(call_sid: str, from_number: str | None, to_number: str | None) -> Arr
     elif from_hash and consent.exclusion(from_hash, flow, call_id):
         closed = _closed_response(call_id, call_sid, flow, language, name, Disposition.suppressed)
         invite = None
-    db.session.commit()
     if closed is not None:
-        enqueue_scoring(closed)  # a score with no answers, so that nothing waits for it
+        later(Work.score_response, closed)  # a score with no answers, so that nothing waits for it
+    db.session.commit()
     return Arrival(name, queue, flow, language, invite)
 
 
@@ -98,9 +98,9 @@ def answer_invitation(call_sid: str, queue_name: str, digits: str | None) -> boo
         call_id = db.session.scalar(select(Call.id).where(Call.call_sid == call_sid))
         if call_id is not None:
             closed = _closed_response(call_id, call_sid, flow, language, queue_name, Disposition.declined)
-    db.session.commit()
     if closed is not None:
-        enqueue_scoring(closed)
+        later(Work.score_response, closed)
+    db.session.commit()
     return agreed
 
 

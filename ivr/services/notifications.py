@@ -1,8 +1,9 @@
 """Notifications: planned inside the transaction that causes them, delivered by a job after it.
 
-A notification row is written in the same commit as the task or feedback item it is about, so
-nothing can be "opened but never announced": a delivery job lost with Redis is found again by
-`stuck()` and redone. Each row has a dedupe key, so planning it twice plans it once.
+A notification row is written in the same commit as the task or feedback item it is about, and
+its delivery job is asked for in that transaction (ivr.outbox), so nothing can be "opened but
+never announced": a delivery job lost with Redis is found again by `stuck()` and redone. Each
+row has a dedupe key, so planning it twice plans it once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ivr.models import (
     Team,
     utcnow,
 )
+from ivr.outbox import Work, later
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +77,16 @@ def plan(
         attempts=0,
     )
     db.session.add(notification)
-    db.session.info.setdefault(_PLANNED, []).append(notification)
+    db.session.flush()
+    later(Work.deliver_notification, notification.id)
+    db.session.info.setdefault(_PLANNED, []).append(notification.id)
     return notification
 
 
 def take_planned() -> list[int]:
-    """Ids of the notifications planned in this session's transaction; call just before the commit."""
-    planned: list[Notification] = db.session.info.pop(_PLANNED, [])
-    if planned:
-        db.session.flush()
-    return sorted(notification.id for notification in planned)
+    """Ids of the notifications planned in this session's transaction (to report what a change did)."""
+    planned: list[int] = db.session.info.pop(_PLANNED, [])
+    return sorted(planned)
 
 
 def plan_for_team(

@@ -1,26 +1,43 @@
 """Outbound survey calls, for callers who hung up before the survey: checked against the consent
-rules, held back during quiet hours in the caller's time zone, placed by a job."""
+rules, held back during quiet hours in the caller's time zone, placed by a job.
+
+Each call is a row before anything is queued (state scheduled -> placing -> placed, or failed,
+or refused), so a job lost with Redis is found again by housekeeping. A call must never be
+dialled twice: an attempt that may have reached Twilio (it timed out, or its worker died) is
+followed by a look-up on Twilio for a call to that number made since, before any new dial.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, url_for
+from sqlalchemy import or_, select
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from ivr.extensions import db
+from ivr.models import OutboundState, OutboundSurvey, utcnow
+from ivr.outbox import Work, later
 from ivr.services import consent
+from ivr.services.links import call_status_url, is_call_sid, survey_start_url
 from ivr.services.privacy import number_hash
 from ivr.services.refusals import Refused, flow_and_language
-from ivr.services.transfers import survey_url
+from ivr.settings import settings
 from ivr.twilio_rest import twilio_client
 
 log = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# An attempt younger than this may still be talking to Twilio (whose client gives up after 10 s):
+# nobody else touches its row meanwhile.
+IN_FLIGHT = timedelta(seconds=30)
+# A call Twilio made at most this long before our attempt started counts as that attempt's.
+CLOCK_SLACK = timedelta(minutes=1)
+# Column lengths (ivr.models.outbound) that API values must fit.
+MAX_AGENT, MAX_QUEUE = 255, 128
 
 
 @dataclass(frozen=True)
@@ -32,15 +49,7 @@ class OutboundRequest:
     flow_id: str | None = None
     language: str | None = None
     time_zone: str | None = None
-
-
-@dataclass(frozen=True)
-class PlannedCall:
-    job_id: str
-    to: str
-    url: str
-    status_callback: str
-    call_at: datetime | None  # None: now
+    requested_by: str | None = None
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:
@@ -60,15 +69,23 @@ def next_allowed(now: datetime, zone: ZoneInfo, quiet: tuple[time, time]) -> dat
     return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
 
 
-def plan(request: OutboundRequest, base_url: str, now: datetime) -> PlannedCall:
-    settings = current_app.extensions["ivr.settings"]
+def request_call(request: OutboundRequest, now: datetime | None = None) -> OutboundSurvey:
+    """Check the request, write its row and ask for the call to be placed (now, or when the
+    caller's quiet hours end). Raises Refused for a request that cannot be honoured."""
+    now = now or utcnow()
+    config = settings()
     if not E164.match(request.to):
-        raise Refused(400, f"'to' must be an E.164 number like +15557654321, not {request.to!r}")
-    if not settings.twilio_caller_id:
+        raise Refused(400, f"'to' must be an E.164 number like +15557654321, not {request.to[:40]!r}")
+    if request.original_call_sid is not None and not is_call_sid(request.original_call_sid):
+        raise Refused(400, "'call_sid' must be a Twilio Call SID: CA followed by 32 hex digits")
+    if len(request.agent or "") > MAX_AGENT or len(request.queue or "") > MAX_QUEUE:
+        raise Refused(400, f"'agent' is at most {MAX_AGENT} characters and 'queue' at most {MAX_QUEUE}")
+    if not config.twilio_caller_id:
         raise Refused(409, "set TWILIO_CALLER_ID: the number outbound survey calls come from")
-    compiled = flow_and_language(request.flow_id, request.language, settings.default_flow)
-    from_hash = number_hash(request.to)
-    if reason := consent.exclusion(from_hash, compiled):
+    compiled = flow_and_language(request.flow_id, request.language, config.default_flow)
+    to_hash = number_hash(request.to)
+    if reason := consent.exclusion(to_hash, compiled):
+        db.session.rollback()
         raise Refused(409, f"suppressed: {reason}")
     call_at = None
     if request.time_zone:
@@ -76,26 +93,181 @@ def plan(request: OutboundRequest, base_url: str, now: datetime) -> PlannedCall:
             zone = ZoneInfo(request.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise Refused(
-                400, f"unknown time zone {request.time_zone!r} (use e.g. America/New_York)"
+                400, f"unknown time zone {request.time_zone[:64]!r} (use e.g. America/New_York)"
             ) from None
-        call_at = next_allowed(now, zone, parse_quiet_hours(settings.quiet_hours))
-    url = survey_url(base_url, request.agent, request.queue, compiled.id, request.language, [])
-    if request.original_call_sid:
-        url += "&call=" + request.original_call_sid
-    status_callback = base_url.rstrip("/") + url_for("voice.call_status")
-    return PlannedCall(f"survey-call-{uuid.uuid4().hex[:12]}", request.to, url, status_callback, call_at)
-
-
-def place(to: str, url: str, status_callback: str) -> str:
-    """Ask Twilio to call; returns the new CallSid. Raises on failure (the job retries)."""
-    caller_id = current_app.extensions["ivr.settings"].twilio_caller_id
-    call = twilio_client().calls.create(
-        to=to,
-        from_=caller_id,
-        url=url,
-        method="POST",
-        status_callback=status_callback,
-        status_callback_method="POST",
+        call_at = next_allowed(now, zone, parse_quiet_hours(config.quiet_hours))
+    row = OutboundSurvey(
+        to_number=request.to,
+        to_hash=to_hash,
+        original_call_sid=request.original_call_sid,
+        agent_ref=request.agent,
+        queue=request.queue,
+        flow_key=compiled.id,
+        language=request.language,
+        time_zone=request.time_zone,
+        state=OutboundState.scheduled,
+        call_at=call_at or now,
+        attempts=0,
+        requested_by=request.requested_by,
     )
-    log.info("survey call %s placed to %s", call.sid, to)
-    return str(call.sid)
+    db.session.add(row)
+    db.session.flush()
+    later(Work.place_outbound_survey, row.id, at=call_at)
+    db.session.commit()
+    return row
+
+
+def get(outbound_id: int) -> OutboundSurvey | None:
+    return db.session.get(OutboundSurvey, outbound_id)
+
+
+def waiting(min_age: timedelta, now: datetime | None = None) -> list[int]:
+    """Calls a job should have placed by now: due and still scheduled (their job was lost with
+    Redis), or an attempt that stopped half-way (it failed uncertainly, or its worker died)."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(OutboundSurvey.id)
+        .where(
+            or_(
+                (OutboundSurvey.state == OutboundState.scheduled) & (OutboundSurvey.call_at <= now - min_age),
+                (OutboundSurvey.state == OutboundState.placing)
+                & (
+                    OutboundSurvey.last_error.is_not(None)
+                    | (OutboundSurvey.placing_started_at <= now - IN_FLIGHT)
+                ),
+            )
+        )
+        .order_by(OutboundSurvey.id)
+    ).all()
+    db.session.rollback()
+    return list(ids)
+
+
+class TwilioUnreachable(RuntimeError):
+    """Twilio could not be reached (or answered 5xx); the job is retried."""
+
+
+def place(outbound_id: int, now: datetime | None = None) -> OutboundState | None:
+    """Place the call unless it is placed, decided, in flight or not due; returns the new state
+    (None: nothing done). Raises TwilioUnreachable so that the job is retried."""
+    now = now or utcnow()
+    row = _locked(outbound_id)
+    if row is None or row.state.is_final or _aware(row.call_at) > now:
+        db.session.rollback()
+        return None
+    if row.state is OutboundState.placing:
+        started = _aware(row.placing_started_at or now)
+        if row.last_error is None and now - started < IN_FLIGHT:
+            db.session.rollback()  # another attempt is talking to Twilio right now
+            return None
+        # An earlier attempt may have reached Twilio before it failed or its worker died.
+        found = _find_placed_call(row, started)
+        if found is not None:
+            return _placed(row, found, "found on Twilio after an interrupted attempt")
+    if reason := _consent_now(row):
+        row.state, row.last_error = OutboundState.refused, reason
+        db.session.commit()
+        log.info("outbound survey %s not placed: %s", row.id, reason)
+        return row.state
+    row.state, row.placing_started_at, row.last_error = OutboundState.placing, now, None
+    row.attempts += 1
+    db.session.commit()  # from here on a retry asks Twilio before dialling again
+    return _dial(outbound_id)
+
+
+def _dial(outbound_id: int) -> OutboundState:
+    row = db.session.get_one(OutboundSurvey, outbound_id)
+    assert row.to_number is not None
+    url = survey_start_url(
+        flow_id=row.flow_key,
+        agent=row.agent_ref,
+        queue=row.queue,
+        language=row.language,
+        original_call_sid=row.original_call_sid,
+    )
+    caller_id = settings().twilio_caller_id
+    to = row.to_number
+    db.session.rollback()  # hold no transaction open while Twilio answers
+    try:
+        call = twilio_client().calls.create(
+            to=to,
+            from_=caller_id,
+            url=url,
+            method="POST",
+            status_callback=call_status_url(),
+            status_callback_method="POST",
+        )
+    except TwilioRestException as exc:
+        if exc.status >= 500:
+            _uncertain(outbound_id, f"Twilio answered HTTP {exc.status}")
+        row = _locked_one(outbound_id)
+        row.state, row.last_error = (
+            OutboundState.failed,
+            f"Twilio refused the call: {exc.msg} (code {exc.code})",
+        )
+        db.session.commit()
+        log.warning("outbound survey %s failed: %s", outbound_id, row.last_error)
+        return row.state
+    except (TwilioException, OSError) as exc:
+        _uncertain(outbound_id, f"Twilio could not be reached ({type(exc).__name__})")
+    return _placed(_locked_one(outbound_id), str(call.sid), "placed")
+
+
+def _uncertain(outbound_id: int, error: str) -> None:
+    """The attempt may or may not have reached Twilio: record it and let the job be retried; the
+    retry looks the call up on Twilio first."""
+    row = _locked_one(outbound_id)
+    row.last_error = error
+    db.session.commit()
+    log.warning("outbound survey %s: %s; will look it up on Twilio and retry", outbound_id, error)
+    raise TwilioUnreachable(error)
+
+
+def _placed(row: OutboundSurvey, call_sid: str, how: str) -> OutboundState:
+    row.state, row.call_sid, row.placed_at, row.last_error = OutboundState.placed, call_sid, utcnow(), None
+    db.session.commit()
+    log.info("outbound survey %s: call %s %s", row.id, call_sid, how)
+    return row.state
+
+
+def _find_placed_call(row: OutboundSurvey, attempt_started: datetime) -> str | None:
+    """The SID of a call to this number from our caller ID made since the attempt began, if any."""
+    try:
+        calls = twilio_client().calls.list(to=row.to_number, from_=settings().twilio_caller_id, limit=20)
+    except (TwilioException, OSError) as exc:
+        db.session.rollback()
+        raise TwilioUnreachable(f"could not ask Twilio about earlier calls ({type(exc).__name__})") from exc
+    since = attempt_started - CLOCK_SLACK
+    for call in calls:
+        created = call.date_created
+        if created is not None and _aware(created) >= since:
+            return str(call.sid)
+    return None
+
+
+def _consent_now(row: OutboundSurvey) -> str | None:
+    """Consent again at the moment of calling: a number listed while its call waited is not called
+    (nor one whose flow has gone since)."""
+    try:
+        compiled = flow_and_language(row.flow_key, None, settings().default_flow)
+    except Refused as exc:
+        return exc.message
+    return consent.exclusion(row.to_hash, compiled) if row.to_hash else None
+
+
+def _locked(outbound_id: int) -> OutboundSurvey | None:
+    return db.session.scalars(
+        select(OutboundSurvey).filter_by(id=outbound_id).with_for_update()
+    ).one_or_none()
+
+
+def _locked_one(outbound_id: int) -> OutboundSurvey:
+    row = _locked(outbound_id)
+    if row is None:  # pragma: no cover - rows are never deleted while a job runs
+        raise LookupError(f"outbound survey {outbound_id} vanished")
+    return row
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every timestamp stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

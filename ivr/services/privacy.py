@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ivr.extensions import db
 from ivr.models import (
@@ -19,12 +19,16 @@ from ivr.models import (
     CallbackTask,
     FeedbackItem,
     Notification,
+    OutboundSurvey,
     Recording,
     SurveyResponse,
     utcnow,
 )
 
 log = logging.getLogger(__name__)
+
+# What a purged notification's body says instead of the caller's words.
+PURGED = "(purged)"
 
 
 def _key() -> bytes:
@@ -64,8 +68,11 @@ class Purged:
 
 
 def purge_personal_data(older_than_days: int) -> Purged:
-    """Remove numbers, transcripts, spoken answers and verbatims from responses started more than
-    `older_than_days` ago. Scores, answers' values and dispositions stay: reports do not change."""
+    """Remove the caller's number and words from responses started more than `older_than_days` ago,
+    wherever they were copied: calls, spoken answers, transcripts and recording links, feedback
+    verbatims, callback tasks, the notifications about them (immediate e-mails, digests, task
+    alerts) and outbound survey calls. Scores, answers' values and dispositions stay: reports do
+    not change."""
     cutoff = utcnow() - timedelta(days=older_than_days)
     call_ids = select(Call.id).where(Call.started_at < cutoff, Call.purged_at.is_(None))
     response_ids = select(SurveyResponse.id).where(SurveyResponse.call_id.in_(call_ids))
@@ -76,15 +83,31 @@ def purge_personal_data(older_than_days: int) -> Purged:
         .where(Recording.response_id.in_(response_ids))
         .values(transcript=None, media_url=None)
     )
-    db.session.execute(
-        update(FeedbackItem).where(FeedbackItem.response_id.in_(response_ids)).values(verbatim=None)
+    items = select(FeedbackItem.id).where(FeedbackItem.response_id.in_(response_ids))
+    digests = select(FeedbackItem.digest_notification_id).where(
+        FeedbackItem.response_id.in_(response_ids), FeedbackItem.digest_notification_id.is_not(None)
     )
     tasks = select(CallbackTask.id).where(CallbackTask.response_id.in_(response_ids))
     db.session.execute(
-        update(Notification).where(Notification.task_id.in_(tasks)).values(body="(purged)", payload={})
+        update(Notification)
+        .where(
+            or_(
+                Notification.task_id.in_(tasks),
+                Notification.feedback_item_id.in_(items),
+                Notification.id.in_(digests),
+            )
+        )
+        .values(body=PURGED, payload={})
+        .execution_options(synchronize_session=False)
     )
+    db.session.execute(update(FeedbackItem).where(FeedbackItem.id.in_(items)).values(verbatim=None))
     db.session.execute(
         update(CallbackTask).where(CallbackTask.response_id.in_(response_ids)).values(caller_number=None)
+    )
+    db.session.execute(
+        update(OutboundSurvey)
+        .where(OutboundSurvey.created_at < cutoff, OutboundSurvey.to_number.is_not(None))
+        .values(to_number=None, to_hash=None)
     )
     calls = len(
         db.session.scalars(

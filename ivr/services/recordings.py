@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from ivr.db import insert_ignore
 from ivr.extensions import db
 from ivr.flows.schema import RecordStep
-from ivr.jobs.scoring import enqueue_scoring
 from ivr.models import Answer, AnswerStatus, Recording, SurveyResponse, TranscriptStatus, utcnow
+from ivr.outbox import Work, later
 from ivr.services.flow_versions import registry
 
 log = logging.getLogger(__name__)
@@ -94,12 +94,11 @@ def recording_status(response_id: int, step_key: str, recording: RecordingInput,
         .where(Recording.recording_sid == recording.sid)
         .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
     )
-    final = response.disposition.is_final
+    if stored_answer and response.disposition.is_final:
+        later(Work.score_response, response_id)
     db.session.commit()
     if stored_answer:
         log.info("response %s: comment %s saved from the recording callback", response_id, recording.sid)
-    if stored_answer and final:
-        enqueue_scoring(response_id)
     return stored_answer
 
 
@@ -115,15 +114,17 @@ def transcription(response_id: int, recording_sid: str, text: str | None, status
     row.transcript_status = TranscriptStatus.completed if completed else TranscriptStatus.failed
     row.transcribed_at = utcnow()
     row.sentiment = row.sentiment_label = None  # judged again by the scoring job
-    final = row.response.disposition.is_final
+    if row.response.disposition.is_final:
+        later(Work.score_response, response_id)
     db.session.commit()
-    if final:
-        enqueue_scoring(response_id)
     return completed
 
 
 def find(recording_sid: str) -> Recording | None:
-    return db.session.scalar(select(Recording).filter_by(recording_sid=recording_sid))
+    """A recording that may be listened to: not one whose link the retention purge removed."""
+    return db.session.scalar(
+        select(Recording).filter_by(recording_sid=recording_sid).where(Recording.media_url.is_not(None))
+    )
 
 
 def _response_and_step(response_id: int, step_key: str) -> tuple[SurveyResponse | None, RecordStep | None]:

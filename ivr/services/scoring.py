@@ -8,7 +8,6 @@ and running the job again finds what an earlier run committed and adds nothing t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -35,14 +34,14 @@ def nps_category(nps: int | None) -> str | None:
 
 @dataclass
 class Scored:
-    """What a scoring run committed, for the job to act on after the commit."""
+    """What a scoring run committed (its notifications and the task's deadline go out after the
+    commit through ivr.outbox)."""
 
     score_id: int
     extreme_low: bool
     feedback_item_id: int | None = None
     # A task this run opened (None when there is none, or an earlier run opened it).
     task_id: int | None = None
-    task_due_at: datetime | None = None
     notification_ids: list[int] = field(default_factory=list)
 
 
@@ -136,6 +135,5 @@ def score_response(response_id: int) -> Scored | None:
         extreme_low=score.extreme_low,
         feedback_item_id=item.id if item else None,
         task_id=task.id if task else None,
-        task_due_at=task.due_at if task else None,
         notification_ids=planned,
     )

@@ -1,8 +1,9 @@
 """The survey conversation: start, take an answer, re-prompt, move on, close on hang-up.
 
-Each public function owns its transaction: it commits once, then (only then) enqueues the
-scoring job when the response became final. Twilio may deliver a webhook twice; an answer
-already stored is never stored again, and the caller hears what follows it.
+Each public function owns its transaction: it commits once, and the scoring job it asks for
+when the response became final is enqueued only after that commit (ivr.outbox). Twilio may
+deliver a webhook twice; an answer already stored is never stored again, and the caller hears
+what follows it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from ivr.db import insert_ignore, upsert_id
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, speech
 from ivr.flows.schema import LanguageStep, MessageStep, QuestionStep, RecordStep
-from ivr.jobs.scoring import enqueue_scoring
 from ivr.models import (
     Agent,
     AgentLeg,
@@ -32,6 +32,7 @@ from ivr.models import (
     SurveyResponse,
     utcnow,
 )
+from ivr.outbox import Work, later
 from ivr.services import consent, recordings
 from ivr.services.answers import answer_value
 from ivr.services.flow_versions import registry
@@ -161,9 +162,9 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
         )
         state = load_state(existing_id)  # type: ignore[arg-type, assignment]
         turn = _repeat_current(state, registry().for_version(state.flow_version_id))
-    db.session.commit()
     if response_id is not None and state.disposition.is_final:
-        enqueue_scoring(response_id)
+        later(Work.score_response, response_id)
+    db.session.commit()
     return turn
 
 
@@ -217,10 +218,10 @@ def answer_step(response_id: int, step_key: str, given: CallerInput, attempt: At
         else:
             turn = _advance(state, compiled, step_key, lead=(reprompt,))
     save_state(state)
-    db.session.commit()
     if state.disposition.is_final:
         # Also when a late answer reached an already-final response: scoring is idempotent.
-        enqueue_scoring(state.id)
+        later(Work.score_response, state.id)
+    db.session.commit()
     return turn
 
 
@@ -242,8 +243,8 @@ def _opt_out(state: SurveyState, compiled: CompiledFlow) -> Turn:
         log.warning("response %s: opt-out without a caller number: nothing to remember", state.id)
     state.finish(Disposition.refused)
     save_state(state)
+    later(Work.score_response, state.id)
     db.session.commit()
-    enqueue_scoring(state.id)
     return Turn(compiled, state.language, state.id, closing=compiled.flow.prompts.opted_out)
 
 
@@ -299,9 +300,9 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
         .returning(SurveyResponse.id)
         .execution_options(synchronize_session=False)
     ).all()
-    db.session.commit()
     for response_id in closed:
-        enqueue_scoring(response_id)
+        later(Work.score_response, response_id)
+    db.session.commit()
     return list(closed)
 
 
@@ -330,11 +331,11 @@ def close_stale(older_than_minutes: int) -> list[int]:
         .returning(SurveyResponse.id)
         .execution_options(synchronize_session=False)
     ).all()
+    for response_id in closed:
+        later(Work.score_response, response_id)
     db.session.commit()
     if closed:
         log.warning("closed %s stale survey(s) whose status callback never came: %s", len(closed), closed)
-    for response_id in closed:
-        enqueue_scoring(response_id)
     return list(closed)
 
 

@@ -1,0 +1,58 @@
+"""Where each kind of work runs: its job function, queue, job id and retries.
+
+ivr.outbox hands over the work a transaction asked for right after its commit; the sweepers
+hand over what lost jobs left undone. Both come through `dispatch`, so a job has one id
+whichever way it was asked for, and RQ never holds two different jobs for one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rq import Retry
+
+from ivr.jobs import NOTIFICATIONS_QUEUE, SCHEDULED_QUEUE, SCORING_QUEUE, job_queue
+from ivr.outbox import Request, Work
+from ivr.settings import settings
+
+
+def dispatch(request: Request) -> None:
+    from ivr.jobs import notifications, outbound, scheduled, scoring
+
+    (row_id,) = request.args
+    queue = job_queue()
+    if request.work is Work.score_response:
+        queue.enqueue(scoring.score_response, row_id, job_id=f"score-response-{row_id}", queue=SCORING_QUEUE)
+    elif request.work is Work.deliver_notification:
+        intervals = settings().notification_retry_intervals
+        queue.enqueue(
+            notifications.deliver_notification,
+            row_id,
+            job_id=f"notification-{row_id}",
+            queue=NOTIFICATIONS_QUEUE,
+            retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+        )
+    elif request.work is Work.escalate_task:
+        queue.enqueue(
+            scheduled.escalate_task,
+            row_id,
+            job_id=f"escalate-task-{row_id}",
+            queue=SCHEDULED_QUEUE,
+            at=request.at,
+        )
+    elif request.work is Work.place_outbound_survey:
+        # On the notifications queue: outbound traffic, retried with back-off.
+        queue.enqueue(
+            outbound.place_outbound_survey,
+            row_id,
+            job_id=f"outbound-survey-{row_id}",
+            queue=NOTIFICATIONS_QUEUE,
+            at=request.at,
+        )
+    else:  # pragma: no cover - every Work has a branch above
+        raise ValueError(f"no job for {request.work}")
+
+
+def relay(requests: Sequence[Request]) -> None:
+    for request in requests:
+        dispatch(request)
