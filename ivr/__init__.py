@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr.settings import PROJECT_ROOT, Environment, Settings, load_settings
+from ivr.settings import PROJECT_ROOT, ConfigError, Environment, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
-    """Build the app. Tests pass settings; production reads the environment."""
-    settings = settings or load_settings(**overrides)
+    """Build the app. Tests pass settings; production reads the environment.
+
+    A bad or missing setting stops the start with one line naming the variable (the traceback
+    only with IVR_DEBUG=1), for the web server and every `flask` command alike.
+    """
+    if settings is None:
+        try:
+            settings = load_settings(**overrides)
+        except ConfigError as exc:
+            if os.environ.get("IVR_DEBUG") == "1":
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     configure(app, settings)
     register_extensions(app)

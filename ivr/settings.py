@@ -199,8 +199,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]).upper() or "settings"
-            problems.append(f"{field}: {error['msg']}")
+            field = ".".join(str(part) for part in error["loc"]).upper()
+            # A rule across several variables names them itself.
+            problems.append(
+                f"{field}: {error['msg']}" if field else error["msg"].removeprefix("Value error, ")
+            )
         raise ConfigError("Bad configuration: " + "; ".join(problems)) from None
 
 

@@ -157,3 +157,20 @@ def test_in_production_the_development_key_and_token_are_never_accepted(
         "/voice/fallback", data={"CallSid": "CA1"}, headers={"X-Twilio-Signature": signed}
     )
     assert answer.status_code == 403
+
+
+def test_a_flask_command_with_a_bad_setting_says_so_in_one_line() -> None:
+    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION}
+    env.update(IVR_ENV="development", PROXY_HOPS="two")
+    ran = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "sweep"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 2
+    assert ran.stderr.strip().splitlines() == [
+        "error: Bad configuration: PROXY_HOPS: Input should be a valid integer, unable to parse string as an integer"
+    ]
