@@ -254,6 +254,8 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
         "REDIS_URL": REDIS,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "SECRET_KEY": "bench-secret-key-0123456789",
+        # The load generator signs what it posts to 127.0.0.1:5103, as Twilio would sign this URL.
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5103",
     }
     say("survey server (gunicorn, PostgreSQL, Redis, RQ worker)")
     worker = stack.rq_worker(app_env, logs)
