@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from flask import current_app
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+
+from ivr.settings import settings
 
 TWILIO_API = "https://api.twilio.com"
 
@@ -31,25 +32,25 @@ class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio's htt
 
 
 def twilio_client(timeout: float = 10) -> Client:
-    settings = current_app.extensions["ivr.settings"]
+    config = settings()
     http_client = (
-        RebasedHttpClient(settings.twilio_api_base_url, timeout)
-        if settings.twilio_api_base_url != TWILIO_API
+        RebasedHttpClient(config.twilio_api_base_url, timeout)
+        if config.twilio_api_base_url != TWILIO_API
         else TwilioHttpClient(timeout=timeout)
     )
-    return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+    return Client(config.twilio_account_sid, config.twilio_auth_token, http_client=http_client)
 
 
 def recording_media(recording_sid: str, range_header: str | None = None, timeout: float = 10) -> Any:
     """Open a recording's MP3 on Twilio with the account's credentials, streamed (a requests
     Response; the caller closes it). The URL is built from the SID, never taken from input."""
-    settings = current_app.extensions["ivr.settings"]
-    base = settings.twilio_api_base_url.rstrip("/")
-    url = f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.mp3"
+    config = settings()
+    base = config.twilio_api_base_url.rstrip("/")
+    url = f"{base}/2010-04-01/Accounts/{config.twilio_account_sid}/Recordings/{recording_sid}.mp3"
     headers = {"Range": range_header} if range_header else {}
     return requests.get(
         url,
-        auth=(settings.twilio_account_sid, settings.twilio_auth_token),
+        auth=(config.twilio_account_sid, config.twilio_auth_token),
         headers=headers,
         stream=True,
         timeout=timeout,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from ivr.channels.errors import DeliveryError
 from ivr.models import Notification
+from ivr.settings import settings
 from ivr.twilio_rest import twilio_client
 
 # One SMS segment set is plenty for a notification; the link carries the rest.
@@ -14,7 +14,7 @@ MAX_SMS = 600
 
 
 def send(notification: Notification) -> str:
-    sender = current_app.extensions["ivr.settings"].twilio_sms_from
+    sender = settings().twilio_sms_from
     if not sender:
         raise DeliveryError("TWILIO_SMS_FROM is not set: there is no number to send SMS from")
     origin = {"messaging_service_sid": sender} if sender.startswith("MG") else {"from_": sender}

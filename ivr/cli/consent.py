@@ -6,10 +6,10 @@ import sys
 from typing import TextIO
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ivr.services import consent, privacy
+from ivr.settings import settings
 
 
 @click.group("do-not-survey", cls=AppGroup)
@@ -80,7 +80,7 @@ def data() -> None:
 def data_purge(older_than_days: int | None) -> None:
     """Remove caller numbers, transcripts, spoken answers and verbatims from old responses; scores
     and answers' values stay, so reports do not change."""
-    days = older_than_days or current_app.extensions["ivr.settings"].retention_days
+    days = older_than_days or settings().retention_days
     if days is None:
         click.secho("Say how old: --older-than-days N, or set RETENTION_DAYS.", fg="red", err=True)
         sys.exit(2)

@@ -8,9 +8,9 @@ import urllib.parse
 from collections.abc import Iterator
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from ivr.settings import settings
 from ivr.simulator import DEFAULT_TO, HANG_UP, RECORD, SAY, SILENCE, SimulatedCall, http_transport
 
 
@@ -61,7 +61,7 @@ def simulate(
     keys: str | None,
 ) -> None:
     """Simulate a caller taking the survey, printing what they would hear."""
-    settings = current_app.extensions["ivr.settings"]
+    config = settings()
     params = {"agent": agent, "queue": queue, "lang": lang}
     if flow_id:
         params["flow"] = flow_id
@@ -76,7 +76,7 @@ def simulate(
     call = SimulatedCall(
         http_transport(),
         url,
-        settings.twilio_auth_token,
+        config.twilio_auth_token,
         call_sid=call_sid,
         to_number=to_number or DEFAULT_TO,
         on_hear=lambda text: click.echo(f"  caller hears: {text}"),

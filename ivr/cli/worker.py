@@ -6,7 +6,6 @@ import os
 import threading
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from redis import Redis
 from rq import SimpleWorker, Worker
@@ -17,7 +16,7 @@ from ivr.extensions import db
 from ivr.jobs import QUEUES, SCHEDULED_QUEUE, job_queue
 from ivr.jobs.scheduled import housekeeping, purge_personal_data, send_digests
 from ivr.jobs.scoring import sweep_unscored
-from ivr.settings import Settings
+from ivr.settings import Settings, settings
 
 
 @click.command()
@@ -42,7 +41,7 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
     connection and a cold cache. Jobs still time out (SIGALRM), and scale comes from running
     more worker processes.
     """
-    if current_app.extensions["ivr.settings"].jobs_inline:
+    if settings().jobs_inline:
         raise click.ClickException("REDIS_URL is not set: jobs run inside the web process, no worker needed.")
     worker_class: type[BaseWorker] = SimpleWorker
     if fork:
@@ -56,14 +55,14 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
     click.echo(f"worker listening on {', '.join(names)}" + (" (a fork per job)" if fork else ""))
     stop = threading.Event()
     if with_scheduler and not burst:
-        settings = current_app.extensions["ivr.settings"]
-        threading.Thread(target=_periodic, args=(redis, settings, stop), name="rq-cron", daemon=True).start()
+        config = settings()
+        threading.Thread(target=_periodic, args=(redis, config, stop), name="rq-cron", daemon=True).start()
         click.echo(
-            f"scheduler on: housekeeping every {settings.housekeeping_interval_seconds} s, "
-            f"feedback digests at '{settings.feedback_digest_cron}'"
+            f"scheduler on: housekeeping every {config.housekeeping_interval_seconds} s, "
+            f"feedback digests at '{config.feedback_digest_cron}'"
             + (
-                f", personal data older than {settings.retention_days} days purged daily at 03:30"
-                if settings.retention_days is not None
+                f", personal data older than {config.retention_days} days purged daily at 03:30"
+                if config.retention_days is not None
                 else ""
             )
         )
@@ -73,18 +72,16 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
         stop.set()
 
 
-def _periodic(redis: Redis, settings: Settings, stop: threading.Event) -> None:
+def _periodic(redis: Redis, config: Settings, stop: threading.Event) -> None:
     """RQ's cron, run beside the worker: puts the periodic jobs on the scheduled queue.
 
     Every worker started with --with-scheduler runs one; the jobs are idempotent, so two
     workers enqueuing the same sweep cost a little work and change nothing.
     """
     cron = CronScheduler(connection=redis, name=f"ivr-cron-{os.getpid()}")
-    cron.register(
-        housekeeping, SCHEDULED_QUEUE, interval=settings.housekeeping_interval_seconds, result_ttl=0
-    )
-    cron.register(send_digests, SCHEDULED_QUEUE, cron=settings.feedback_digest_cron, result_ttl=0)
-    if settings.retention_days is not None:
+    cron.register(housekeeping, SCHEDULED_QUEUE, interval=config.housekeeping_interval_seconds, result_ttl=0)
+    cron.register(send_digests, SCHEDULED_QUEUE, cron=config.feedback_digest_cron, result_ttl=0)
+    if config.retention_days is not None:
         cron.register(purge_personal_data, SCHEDULED_QUEUE, cron="30 3 * * *", result_ttl=0)
     while not stop.is_set():
         cron.enqueue_jobs()
