@@ -1,6 +1,6 @@
-"""Real servers on 127.0.0.1 for the notification tests: SMTP, a CRM webhook, Twilio's API.
+"""Real servers on 127.0.0.1: SMTP, a CRM webhook, Twilio's API, a private redis-server.
 
-Each records what it received so a test can assert on the bytes that crossed the wire.
+Each stand-in records what it received so a test can assert on the bytes that crossed the wire.
 """
 
 from __future__ import annotations
@@ -8,8 +8,11 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import shutil
 import socket
+import subprocess
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,11 +24,15 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from redis import Redis
+from redis.exceptions import RedisError
 
 from ivr.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from tests.helpers import unavailable
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on (until someone is started on it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -177,3 +184,65 @@ def http_recorder(**options: Any) -> Iterator[HttpRecorder]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class RedisServer:
+    """A redis-server of our own, so that stopping it disturbs no other test. Nothing is persisted:
+    a restart starts empty."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        probe = Redis.from_url(self.url)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    if probe.ping():
+                        return
+                except (OSError, RedisError):
+                    time.sleep(0.05)
+        finally:
+            probe.close()
+        self.stop()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def private_redis() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        unavailable("redis-server (not installed)")
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            server.stop()

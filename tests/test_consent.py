@@ -28,9 +28,7 @@ from ivr.models import (
     utcnow,
 )
 from ivr.services.privacy import mask, number_hash
-from tests.conftest import Twilio
-from tests.test_closed_loop import set_up_team
-from tests.test_flow_loading import problems_for, step
+from tests.helpers import Twilio, problems_for, set_up_team, step
 
 ROOT = Path(__file__).resolve().parent.parent
 START = "/voice/survey?agent=alice&queue=billing&lang=en"

@@ -11,8 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,80 +19,29 @@ import psycopg
 import pytest
 from flask import Flask
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import update
 
 from ivr.extensions import db
-from ivr.jobs import QUEUES, SCHEDULED_QUEUE
+from ivr.jobs import SCHEDULED_QUEUE
 from ivr.jobs.scheduled import housekeeping, schedule_deadline
 from ivr.models import CallbackTask, FeedbackItem, Score, TaskStatus
-from tests.conftest import AUTH_TOKEN, POSTGRES_URL, Twilio
-from tests.local_servers import free_port
-from tests.test_closed_loop import ALICE, LOW, rows, set_up_team, utc
+from tests.helpers import (
+    ALICE,
+    AUTH_TOKEN,
+    LOW,
+    POSTGRES_URL,
+    SECRET_KEY,
+    Twilio,
+    rows,
+    run_worker,
+    set_up_team,
+    utc,
+)
+from tests.local_servers import private_redis
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_worker(app: Flask, redis_url: str, with_scheduler: bool = False) -> None:
-    connection = Redis.from_url(redis_url)
-    with app.app_context():
-        queues = [Queue(name, connection=connection) for name in QUEUES]
-        SimpleWorker(queues, connection=connection).work(burst=True, with_scheduler=with_scheduler)
-    connection.close()
-
-
-class RedisServer:
-    """A redis-server of our own, so that stopping it disturbs no other test."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if Redis.from_url(self.url).ping():
-                    return
-            except OSError:
-                pass
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-@contextmanager
-def private_redis() -> Iterator[RedisServer]:
-    if subprocess.run(["which", "redis-server"], capture_output=True).returncode != 0:
-        pytest.skip("redis-server is not installed")
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.process and server.process.poll() is None:
-            server.stop()
 
 
 def test_redis_stopped_during_surveys_loses_nothing(app_factory: Callable[..., Flask]) -> None:
@@ -161,7 +109,7 @@ def test_a_worker_killed_mid_job_leaves_one_feedback_item_and_one_task(
             "DATABASE_URL": POSTGRES_URL,
             "REDIS_URL": redis_url,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "SECRET_KEY": "test-secret-key-0123456789",
+            "SECRET_KEY": SECRET_KEY,
             "INSTANCE_DIR": str(tmp_path),
         }
         worker = subprocess.Popen(

@@ -13,11 +13,9 @@ from ivr.extensions import db
 from ivr.jobs import NOTIFICATIONS_QUEUE, QUEUES, SCORING_QUEUE
 from ivr.models import Channel, Notification, NotificationStatus
 from ivr.services import organisation
-from tests.conftest import AUTH_TOKEN, Twilio
+from tests.helpers import ACCOUNT_SID, ALICE, AUTH_TOKEN, LOW, Twilio, set_up_team
 from tests.local_servers import http_recorder, smtp_server
-from tests.test_closed_loop import ALICE, LOW, set_up_team
 
-ACCOUNT_SID = "AC" + "1" * 32
 SECRET = "crm-shared-secret"
 
 

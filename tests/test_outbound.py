@@ -3,12 +3,11 @@ Twilio's API, held back during quiet hours, refused for suppressed numbers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-import pytest
 from flask import Flask
 from redis import Redis
 from rq import Queue
@@ -17,25 +16,16 @@ from rq.registry import ScheduledJobRegistry
 from ivr.jobs import NOTIFICATIONS_QUEUE
 from ivr.services import consent
 from ivr.services.outbound import next_allowed, parse_quiet_hours
-from tests.conftest import AUTH_TOKEN, Twilio
-from tests.local_servers import HttpRecorder, http_recorder
-from tests.test_nothing_lost import run_worker
+from tests.helpers import ACCOUNT_SID, API_KEY_HEADER, Twilio, run_worker
+from tests.local_servers import HttpRecorder
 
-ACCOUNT = "AC" + "6" * 32
-KEY = {"Authorization": "Bearer test-api-key"}
 PUBLIC = "https://survey.example.com"
-
-
-@pytest.fixture
-def twilio_api() -> Iterator[HttpRecorder]:
-    with http_recorder(account_sid=ACCOUNT, auth_token=AUTH_TOKEN) as recorder:
-        yield recorder
 
 
 def make_app(app_factory: Callable[..., Flask], twilio_api: HttpRecorder, **settings: object) -> Flask:
     return app_factory(
         twilio_api_base_url=twilio_api.url,
-        twilio_account_sid=ACCOUNT,
+        twilio_account_sid=ACCOUNT_SID,
         twilio_caller_id="+15005550100",
         public_base_url=PUBLIC,
         **settings,
@@ -54,13 +44,13 @@ def test_a_job_places_the_call_and_the_survey_links_to_the_original_call(
         "queue": "billing",
         "lang": "en",
     }
-    asked = client.post("/api/surveys", json=body, headers=KEY)
+    asked = client.post("/api/surveys", json=body, headers=API_KEY_HEADER)
     assert asked.status_code == 202 and asked.json["scheduled_for"] is None
     assert twilio_api.received == []  # the job places it, not the request
     run_worker(app, redis_url)
 
     [placed] = twilio_api.received
-    assert placed.path == f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
+    assert placed.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
     form = placed.form
     assert (form["To"], form["From"], form["Method"]) == ("+15557654321", "+15005550100", "POST")
     assert form["StatusCallback"] == f"{PUBLIC}/voice/status"
@@ -78,7 +68,7 @@ def test_a_job_places_the_call_and_the_survey_links_to_the_original_call(
     twilio.play(
         form["Url"].removeprefix(PUBLIC), ["4", "!"], call_sid="CA-outbound", from_number="+15557654321"
     )
-    [response] = client.get("/api/responses?call_sid=CA-original", headers=KEY).json["responses"]
+    [response] = client.get("/api/responses?call_sid=CA-original", headers=API_KEY_HEADER).json["responses"]
     assert (response["survey_call_sid"], response["agent"], response["disposition"]) == (
         "CA-outbound",
         "alice",
@@ -93,7 +83,7 @@ def test_quiet_hours_in_the_callers_time_zone_hold_the_call(
     quiet = f"{(now - timedelta(hours=1)):%H}:00-{(now + timedelta(hours=2)):%H}:00"  # now is inside
     app = make_app(app_factory, twilio_api, redis_url=redis_url, quiet_hours=quiet)
     asked = app.test_client().post(
-        "/api/surveys", json={"to": "+15557654321", "time_zone": "Etc/UTC"}, headers=KEY
+        "/api/surveys", json={"to": "+15557654321", "time_zone": "Etc/UTC"}, headers=API_KEY_HEADER
     )
     assert asked.status_code == 202
     when = datetime.fromisoformat(asked.json["scheduled_for"])
@@ -104,7 +94,7 @@ def test_quiet_hours_in_the_callers_time_zone_hold_the_call(
     run_worker(app, redis_url)
     assert twilio_api.received == []  # still quiet
 
-    no_zone = app.test_client().post("/api/surveys", json={"to": "+15557654322"}, headers=KEY)
+    no_zone = app.test_client().post("/api/surveys", json={"to": "+15557654322"}, headers=API_KEY_HEADER)
     assert no_zone.json["scheduled_for"] is None  # time zone unknown: no quiet hours to honour
 
 
@@ -125,21 +115,25 @@ def test_refusals_say_why(app_factory: Callable[..., Flask], twilio_api: HttpRec
     app = make_app(app_factory, twilio_api)
     client = app.test_client()
     assert client.post("/api/surveys", json={"to": "+15557654321"}).status_code == 401
-    assert client.post("/api/surveys", json={}, headers=KEY).status_code == 400
-    bad = client.post("/api/surveys", json={"to": "5557654321"}, headers=KEY)
+    assert client.post("/api/surveys", json={}, headers=API_KEY_HEADER).status_code == 400
+    bad = client.post("/api/surveys", json={"to": "5557654321"}, headers=API_KEY_HEADER)
     assert bad.status_code == 400 and "E.164" in bad.json["message"]
-    zone = client.post("/api/surveys", json={"to": "+15557654321", "time_zone": "Mars/Olympus"}, headers=KEY)
+    zone = client.post(
+        "/api/surveys", json={"to": "+15557654321", "time_zone": "Mars/Olympus"}, headers=API_KEY_HEADER
+    )
     assert zone.status_code == 400 and "unknown time zone" in zone.json["message"]
     with app.app_context():
         consent.add_number("+15557654321")
-    listed = client.post("/api/surveys", json={"to": "+15557654321"}, headers=KEY)
+    listed = client.post("/api/surveys", json={"to": "+15557654321"}, headers=API_KEY_HEADER)
     assert listed.status_code == 409 and "do-not-survey" in listed.json["message"]
     quiet = make_app(app_factory, twilio_api, quiet_hours="00:00-23:59")
     held = quiet.test_client().post(
-        "/api/surveys", json={"to": "+15550000001", "time_zone": "UTC"}, headers=KEY
+        "/api/surveys", json={"to": "+15550000001", "time_zone": "UTC"}, headers=API_KEY_HEADER
     )
     assert held.status_code == 503 and "needs Redis" in held.json["message"]
     assert twilio_api.received == []
     no_caller_id = app_factory(twilio_api_base_url=twilio_api.url)
-    refused = no_caller_id.test_client().post("/api/surveys", json={"to": "+15550000001"}, headers=KEY)
+    refused = no_caller_id.test_client().post(
+        "/api/surveys", json={"to": "+15550000001"}, headers=API_KEY_HEADER
+    )
     assert refused.status_code == 409 and "TWILIO_CALLER_ID" in refused.json["message"]

@@ -11,7 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.extensions import db
 from ivr.models import Agent, Call, SurveyResponse
-from tests.conftest import AUTH_TOKEN, Twilio
+from tests.helpers import AUTH_TOKEN, Twilio
 
 START = "/voice/survey?agent=mallory&queue=billing"
 VOICE_ROUTES = ["/voice/survey?agent=a", "/voice/survey/1/csat?ni=0&nm=0", "/voice/status", "/voice/fallback"]
