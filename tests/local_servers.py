@@ -1,4 +1,4 @@
-"""Real servers on 127.0.0.1: SMTP, a CRM webhook, Twilio's API, a private redis-server.
+"""Real servers on 127.0.0.1: SMTP, a CRM webhook, Twilio's API, a private redis-server; subprocesses.
 
 Each stand-in records what it received so a test can assert on the bytes that crossed the wire.
 """
@@ -184,6 +184,20 @@ def http_recorder(**options: Any) -> Iterator[HttpRecorder]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def running(command: list[str], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A subprocess (quiet) that is killed and reaped however the test ends."""
+    process = subprocess.Popen(
+        command, **{"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen}
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
 
 
 class RedisServer:

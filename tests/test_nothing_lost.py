@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from tests.helpers import (
     set_up_team,
     utc,
 )
-from tests.local_servers import private_redis
+from tests.local_servers import private_redis, running
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,14 +111,11 @@ def test_a_worker_killed_mid_job_leaves_one_feedback_item_and_one_task(
             "SECRET_KEY": SECRET_KEY,
             "INSTANCE_DIR": str(tmp_path),
         }
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        with psycopg.connect(plain_url, autocommit=True) as watcher:
+        worker_command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"]
+        with (
+            running(worker_command, cwd=PROJECT_ROOT, env=env) as worker,
+            psycopg.connect(plain_url, autocommit=True) as watcher,
+        ):
             _wait_for(
                 lambda: (
                     watcher.execute(
