@@ -6,6 +6,7 @@ Each stand-in records what it received so a test can assert on the bytes that cr
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import shutil
@@ -27,7 +28,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from redis import Redis
 from redis.exceptions import RedisError
 
-from ivr.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from tests.helpers import unavailable
 
 
@@ -61,6 +61,19 @@ def smtp_server() -> Iterator[tuple[int, list[Message]]]:
         controller.stop()
 
 
+def crm_verifies(secret: str, headers: dict[str, str], body: bytes, now: float | None = None) -> bool:
+    """A CRM checking a survey webhook as the README tells it to, independently of ivr's own code:
+    hex HMAC-SHA256 of `timestamp + "." + raw body` with the shared secret, prefixed "sha256=",
+    compared in constant time, and the timestamp no more than 300 seconds away."""
+    named = {name.lower(): value for name, value in headers.items()}
+    timestamp, sent = named.get("x-survey-timestamp", ""), named.get("x-survey-signature", "")
+    if not timestamp.isdigit():
+        return False
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    fresh = abs((time.time() if now is None else now) - int(timestamp)) < 300
+    return hmac.compare_digest("sha256=" + digest, sent) and fresh
+
+
 @dataclass
 class Received:
     path: str
@@ -81,7 +94,7 @@ class HttpRecorder:
     """An HTTP server that records each POST and answers with `status`."""
 
     status: int = 200
-    secret: str | None = None  # when set, check the webhook signature of each request
+    secret: str | None = None  # when set, verify each request as a CRM would (crm_verifies)
     # When set, act as Twilio's API for this account (HTTP Basic: account SID, auth token).
     account_sid: str | None = None
     auth_token: str | None = None
@@ -118,8 +131,7 @@ class HttpRecorder:
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         record = Received(path, headers, body)
         if self.secret is not None:
-            expected = signature(self.secret, headers.get(TIMESTAMP_HEADER, ""), body)
-            record.valid_signature = hmac.compare_digest(expected, headers.get(SIGNATURE_HEADER, ""))
+            record.valid_signature = crm_verifies(self.secret, headers, body)
         self.received.append(record)
         if self.account_sid is not None:
             return self._twilio(path, headers, record)
