@@ -1,4 +1,4 @@
-"""Nothing acknowledged is lost: Redis stopped, a worker SIGKILLed mid-job, deadlines on RQ's scheduler.
+"""Nothing acknowledged is lost: Redis stopped or restarted empty, a worker killed mid-job, deadlines on RQ.
 
 These run real processes: a private redis-server that the test stops and starts again, and a
 `flask worker` subprocess that the test kills.
@@ -23,7 +23,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import update
 
 from ivr.extensions import db
-from ivr.jobs import SCHEDULED_QUEUE
+from ivr.jobs import SCHEDULED_QUEUE, SCORING_QUEUE
 from ivr.jobs.scheduled import housekeeping, schedule_deadline
 from ivr.models import CallbackTask, FeedbackItem, Score, TaskStatus
 from tests.helpers import (
@@ -70,6 +70,46 @@ def test_redis_stopped_during_surveys_loses_nothing(app_factory: Callable[..., F
         "+15550001002",
     ]
     assert len(rows(app, FeedbackItem)) == 3
+
+
+def test_a_scoring_job_redis_accepted_then_lost_is_enqueued_again(app_factory: Callable[..., Flask]) -> None:
+    with private_redis() as redis_server:
+        app = app_factory(redis_url=redis_server.url)
+        set_up_team(app)
+        Twilio(app, app.test_client()).play(ALICE, LOW, from_number="+15550001000")
+        # Redis was up: the survey's scoring job is in the queue, and nothing has scored it yet.
+        assert queued(redis_server.url, SCORING_QUEUE) == 1
+        assert rows(app, Score) == [] and rows(app, CallbackTask) == []
+
+        redis_server.stop()
+        redis_server.start()  # no persistence: it comes back empty, the accepted job gone with it
+        assert queued(redis_server.url, SCORING_QUEUE) == 0 and keys(redis_server.url) == 0
+
+        with app.app_context():
+            # What the scheduler does every minute (min_age 60 s in production).
+            assert housekeeping(min_age_seconds=0).rescored == [1]
+        assert queued(redis_server.url, SCORING_QUEUE) == 1
+        run_worker(app, redis_server.url)
+
+    assert [score.csat for score in rows(app, Score)] == [1]
+    assert len(rows(app, FeedbackItem)) == 1
+    assert [task.caller_number for task in rows(app, CallbackTask)] == ["+15550001000"]
+
+
+def queued(redis_url: str, name: str) -> int:
+    connection = Redis.from_url(redis_url)
+    try:
+        return Queue(name, connection=connection).count
+    finally:
+        connection.close()
+
+
+def keys(redis_url: str) -> int:
+    connection = Redis.from_url(redis_url)
+    try:
+        return int(connection.dbsize())
+    finally:
+        connection.close()
 
 
 def _backends_busy(connection: psycopg.Connection) -> int:
