@@ -1,7 +1,7 @@
 """Fixtures: a fresh app per test on each database backend, real PostgreSQL and Redis.
 
 Backends come from IVR_TEST_BACKENDS (default "sqlite,postgresql"). A service that cannot be
-reached skips its tests on a laptop and fails them under CI (CI=true).
+reached skips its tests on a laptop and fails them under CI (CI=true), as does any other skip.
 """
 
 from __future__ import annotations
@@ -39,6 +39,26 @@ from tests.local_servers import HttpRecorder, http_recorder
 BACKENDS = [
     b.strip() for b in os.environ.get("IVR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()
 ]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI a skip of any kind (skip, skipif, importorskip, a fixture's skip) is a failure."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where every test must run: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a whole module skipped while it is collected (a module-level importorskip)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where every test must run: {report.longrepr}"
 
 
 def _port_open(url: str, default_port: int) -> bool:
