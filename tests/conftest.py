@@ -1,7 +1,7 @@
 """Fixtures: a fresh app per test on each database backend, real PostgreSQL and Redis.
 
 Backends come from IVR_TEST_BACKENDS (default "sqlite,postgresql"). A service that cannot be
-reached skips its tests on a laptop and fails them under CI (CI=true).
+reached skips its tests on a laptop and fails them under CI (CI=true), as does any other skip.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import os
 import socket
 import threading
 import urllib.parse
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,30 +20,45 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from redis import Redis
-from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
 from ivr import create_app
 from ivr.extensions import db
 from ivr.models import Base
-from ivr.settings import Settings
-from ivr.simulator import CallTranscript, SimulatedCall
-
-POSTGRES_URL = os.environ.get(
-    "IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/ivr_test"
+from tests.helpers import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    POSTGRES_URL,
+    REDIS_URL,
+    Twilio,
+    make_settings,
+    unavailable,
 )
-REDIS_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.local_servers import HttpRecorder, http_recorder
+
 BACKENDS = [
     b.strip() for b in os.environ.get("IVR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()
 ]
-AUTH_TOKEN = "test-auth-token"
-BASE_URL = "http://localhost"
 
 
-def unavailable(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required under CI but cannot be reached", pytrace=False)
-    pytest.skip(f"{what} cannot be reached")
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI a skip of any kind (skip, skipif, importorskip, a fixture's skip) is a failure."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where every test must run: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a whole module skipped while it is collected (a module-level importorskip)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where every test must run: {report.longrepr}"
 
 
 def _port_open(url: str, default_port: int) -> bool:
@@ -56,19 +70,6 @@ def _port_open(url: str, default_port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def make_settings(database_url: str | None, tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "ivr_env": "test",
-        "database_url": database_url,
-        "redis_url": None,
-        "twilio_auth_token": AUTH_TOKEN,
-        "secret_key": "test-secret-key-0123456789",
-        "instance_dir": tmp_path,
-        "ivr_api_keys": ["test-api-key"],
-    }
-    return Settings(**{**values, **overrides})
 
 
 def _ensure_postgres_database(url: str) -> None:
@@ -186,45 +187,13 @@ def redis_url() -> Iterator[str]:
     connection.close()
 
 
-class Twilio:
-    """Posts signed webhooks the way Twilio does, through Flask's test client."""
-
-    def __init__(self, app: Flask, client: FlaskClient, base_url: str = BASE_URL) -> None:
-        self.app = app
-        self.client = client
-        self.base_url = base_url
-        self.validator = RequestValidator(AUTH_TOKEN)
-
-    def transport(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
-        response = self.client.post(url, data=form, headers=headers)
-        return response.status_code, response.get_data(as_text=True)
-
-    def call(self, **kwargs: Any) -> SimulatedCall:
-        return SimulatedCall(self.transport, self.base_url, AUTH_TOKEN, **kwargs)
-
-    def play(self, start: str, keys: list[str], **kwargs: Any) -> tuple[SimulatedCall, CallTranscript]:
-        call = self.call(**kwargs)
-        return call, call.run(start, iter(keys))
-
-    def post(
-        self, path: str, form: dict[str, str], signature: str | None = None
-    ) -> tuple[int, ET.Element | None]:
-        url = self.base_url + path
-        headers = {
-            "X-Twilio-Signature": signature
-            if signature is not None
-            else self.validator.compute_signature(url, form)
-        }
-        response = self.client.post(path, data=form, headers=headers)
-        body = response.get_data(as_text=True)
-        return response.status_code, ET.fromstring(body) if body.startswith("<?xml") else None
+@pytest.fixture
+def twilio_api() -> Iterator[HttpRecorder]:
+    """A stand-in for Twilio's REST API on 127.0.0.1, for account ACCOUNT_SID."""
+    with http_recorder(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as recorder:
+        yield recorder
 
 
 @pytest.fixture
 def twilio(app: Flask, client: FlaskClient) -> Twilio:
     return Twilio(app, client)
-
-
-def says(element: ET.Element) -> list[str]:
-    """Every <Say> text in a TwiML document, in order (including inside <Gather>)."""
-    return [node.text or "" for node in element.iter("Say")]

@@ -1,14 +1,17 @@
-"""Real servers on 127.0.0.1 for the notification tests: SMTP, a CRM webhook, Twilio's API.
+"""Real servers on 127.0.0.1: SMTP, a CRM webhook, Twilio's API, a private redis-server; subprocesses.
 
-Each records what it received so a test can assert on the bytes that crossed the wire.
+Each stand-in records what it received so a test can assert on the bytes that crossed the wire.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -23,11 +26,14 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from redis import Redis
+from redis.exceptions import RedisError
 
-from ivr.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from tests.helpers import unavailable
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on (until someone is started on it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -56,6 +62,19 @@ def smtp_server() -> Iterator[tuple[int, list[Message]]]:
         controller.stop()
 
 
+def crm_verifies(secret: str, headers: dict[str, str], body: bytes, now: float | None = None) -> bool:
+    """A CRM checking a survey webhook as the README tells it to, independently of ivr's own code:
+    hex HMAC-SHA256 of `timestamp + "." + raw body` with the shared secret, prefixed "sha256=",
+    compared in constant time, and the timestamp no more than 300 seconds away."""
+    named = {name.lower(): value for name, value in headers.items()}
+    timestamp, sent = named.get("x-survey-timestamp", ""), named.get("x-survey-signature", "")
+    if not timestamp.isdigit():
+        return False
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    fresh = abs((time.time() if now is None else now) - int(timestamp)) < 300
+    return hmac.compare_digest("sha256=" + digest, sent) and fresh
+
+
 @dataclass
 class Received:
     path: str
@@ -76,7 +95,7 @@ class HttpRecorder:
     """An HTTP server that records each POST and answers with `status`."""
 
     status: int = 200
-    secret: str | None = None  # when set, check the webhook signature of each request
+    secret: str | None = None  # when set, verify each request as a CRM would (crm_verifies)
     # When set, act as Twilio's API for this account (HTTP Basic: account SID, auth token).
     account_sid: str | None = None
     auth_token: str | None = None
@@ -130,8 +149,7 @@ class HttpRecorder:
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         record = Received(path, headers, body)
         if self.secret is not None:
-            expected = signature(self.secret, headers.get(TIMESTAMP_HEADER, ""), body)
-            record.valid_signature = hmac.compare_digest(expected, headers.get(SIGNATURE_HEADER, ""))
+            record.valid_signature = crm_verifies(self.secret, headers, body)
         self.received.append(record)
         if self.account_sid is not None:
             return self._twilio(path, headers, record)
@@ -200,3 +218,79 @@ def http_recorder(**options: Any) -> Iterator[HttpRecorder]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def running(command: list[str], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A subprocess (quiet) that is killed and reaped however the test ends."""
+    process = subprocess.Popen(
+        command, **{"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen}
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+class RedisServer:
+    """A redis-server of our own, so that stopping it disturbs no other test. Nothing is persisted:
+    a restart starts empty."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        probe = Redis.from_url(self.url)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    if probe.ping():
+                        return
+                except (OSError, RedisError):
+                    time.sleep(0.05)
+        finally:
+            probe.close()
+        self.stop()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def private_redis() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        unavailable("redis-server (not installed)")
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            server.stop()

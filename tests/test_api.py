@@ -10,13 +10,12 @@ from sqlalchemy import update
 
 from ivr.extensions import db
 from ivr.models import CallbackTask
-from tests.conftest import Twilio
-from tests.test_closed_loop import set_up_team
+from tests.helpers import API_KEY, Twilio, set_up_team
 
 START = "/voice/survey?agent=alice&queue=billing&lang=en"
 
 
-def get(client: FlaskClient, path: str, key: str | None = "test-api-key"):  # type: ignore[no-untyped-def]
+def get(client: FlaskClient, path: str, key: str | None = API_KEY):  # type: ignore[no-untyped-def]
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return client.get(path, headers=headers)
 

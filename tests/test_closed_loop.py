@@ -23,31 +23,10 @@ from ivr.models import (
     TaskStatus,
 )
 from ivr.services import organisation
-from tests.conftest import Twilio
+from tests.helpers import ALICE, LOW, Twilio, rows, set_up_team, utc
 
-ALICE = "/voice/survey?agent=alice&queue=billing&lang=en"
-LOW = ["1", "0", "!"]  # CSAT 1, NPS 0, hangs up: partial, extreme low
 PRAISE = ["5", "10", "1"]  # CSAT 5, NPS 10, resolved
 MIDDLE = ["3", "7", "1"]
-
-
-def utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def set_up_team(app: Flask, channels: list[str] | None = None, **team: str) -> None:
-    with app.app_context():
-        organisation.save_supervisor("Morgan", email="morgan@example.com", phone="+15550000002")
-        organisation.save_supervisor(
-            "Sam", email="sam@example.com", phone="+15550000001", escalates_to="Morgan"
-        )
-        organisation.save_team("Support", supervisor="Sam", channels=channels or [], **team)
-        organisation.save_agent("alice", team="Support", email="alice@example.com")
-
-
-def rows(app: Flask, model: type) -> list:  # type: ignore[type-arg]
-    with app.app_context():
-        return list(db.session.scalars(select(model).order_by(model.id)))
 
 
 @pytest.fixture

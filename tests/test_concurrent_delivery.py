@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from ivr.extensions import db
 from ivr.models import Agent, AgentLeg, Answer, Call, SurveyResponse
 from ivr.simulator import http_transport
-from tests.conftest import AUTH_TOKEN
+from tests.helpers import AUTH_TOKEN
 
 COPIES = 8
 

@@ -31,9 +31,8 @@ from ivr.models import (
     utcnow,
 )
 from ivr.services.privacy import mask, number_hash
-from tests.conftest import Twilio
-from tests.test_closed_loop import set_up_team
-from tests.test_flow_loading import problems_for, step
+from tests.helpers import API_KEY_HEADER as KEY
+from tests.helpers import Twilio, problems_for, set_up_team, step
 
 ROOT = Path(__file__).resolve().parent.parent
 START = "/voice/survey?agent=alice&queue=billing&lang=en"
@@ -242,9 +241,6 @@ def test_after_a_purge_no_table_holds_the_callers_number_or_words(app: Flask, tw
         sid = db.session.scalars(select(Recording.recording_sid)).first()
     assert app.test_client().get(f"/api/recordings/{sid}", headers=KEY).status_code == 404
     assert [(s.csat, s.extreme_low) for s in rows(app, Score)] == [(1, True), (5, False)]
-
-
-KEY = {"Authorization": "Bearer test-api-key"}
 
 
 def _found(needle: str) -> list[str]:

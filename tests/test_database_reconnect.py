@@ -8,7 +8,7 @@ from flask import Flask
 
 from ivr.extensions import db
 from ivr.services import responses
-from tests.conftest import POSTGRES_URL, Twilio
+from tests.helpers import POSTGRES_URL, Twilio
 
 START = "/voice/survey?agent=alice&queue=billing&lang=en"
 

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
 from ivr import create_app
-from tests.conftest import AUTH_TOKEN, make_settings, says
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import AUTH_TOKEN, make_settings, says
+from tests.local_servers import free_port
 
 
 def test_fallback_and_survey_answer_an_apology_with_the_database_down(tmp_path: Path) -> None:
-    dead = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/nowhere?connect_timeout=1"
+    dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere?connect_timeout=1"
     app = create_app(make_settings(dead, tmp_path))
     client = app.test_client()
     validator = RequestValidator(AUTH_TOKEN)

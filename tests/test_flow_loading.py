@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from ivr import create_app
-from ivr.flows import FlowError, FlowProblem, load_catalog
-from tests.conftest import make_settings
+from ivr.flows import FlowError, load_catalog
+from tests.helpers import make_settings, problems_for, step
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,21 +25,6 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
     flows.mkdir()
     shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
     return flows, tmp_path / "prompts"
-
-
-def problems_for(
-    folders: tuple[Path, Path], flow: dict | str, name: str = "post-call-csat.yaml"
-) -> list[FlowProblem]:  # type: ignore[type-arg]
-    flows, prompts = folders
-    text = flow if isinstance(flow, str) else yaml.safe_dump(flow, sort_keys=False)
-    (flows / name).write_text(text)
-    with pytest.raises(FlowError) as caught:
-        load_catalog(flows, prompts)
-    return caught.value.problems
-
-
-def step(flow: dict, key: str) -> dict:  # type: ignore[type-arg]
-    return next(s for s in flow["steps"] if s["key"] == key)
 
 
 def test_the_sample_flow_loads(folders: tuple[Path, Path]) -> None:

@@ -17,7 +17,7 @@ from ivr.extensions import db
 from ivr.models import Agent, AgentLeg, Call, SurveyResponse, utcnow
 from ivr.services import consent
 from ivr.simulator import CallTranscript
-from tests.conftest import Twilio
+from tests.helpers import Twilio
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = "+15005550001"  # opt-in invitation, English, rings client:alice then client:bob

@@ -1,4 +1,4 @@
-"""Nothing acknowledged is lost: Redis stopped, a worker SIGKILLed mid-job, deadlines on RQ's scheduler.
+"""Nothing acknowledged is lost: Redis stopped or restarted empty, a worker killed mid-job, deadlines on RQ.
 
 These run real processes: a private redis-server that the test stops and starts again, and a
 `flask worker` subprocess that the test kills.
@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,80 +18,29 @@ import psycopg
 import pytest
 from flask import Flask
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import update
 
 from ivr.extensions import db
-from ivr.jobs import QUEUES, SCHEDULED_QUEUE
+from ivr.jobs import SCHEDULED_QUEUE, SCORING_QUEUE
 from ivr.jobs.scheduled import housekeeping, schedule_deadline
 from ivr.models import CallbackTask, FeedbackItem, Score, TaskStatus
-from tests.conftest import AUTH_TOKEN, POSTGRES_URL, Twilio
-from tests.local_servers import free_port
-from tests.test_closed_loop import ALICE, LOW, rows, set_up_team, utc
+from tests.helpers import (
+    ALICE,
+    AUTH_TOKEN,
+    LOW,
+    POSTGRES_URL,
+    SECRET_KEY,
+    Twilio,
+    rows,
+    run_worker,
+    set_up_team,
+    utc,
+)
+from tests.local_servers import private_redis, running
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_worker(app: Flask, redis_url: str, with_scheduler: bool = False) -> None:
-    connection = Redis.from_url(redis_url)
-    with app.app_context():
-        queues = [Queue(name, connection=connection) for name in QUEUES]
-        SimpleWorker(queues, connection=connection).work(burst=True, with_scheduler=with_scheduler)
-    connection.close()
-
-
-class RedisServer:
-    """A redis-server of our own, so that stopping it disturbs no other test."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if Redis.from_url(self.url).ping():
-                    return
-            except OSError:
-                pass
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-@contextmanager
-def private_redis() -> Iterator[RedisServer]:
-    if subprocess.run(["which", "redis-server"], capture_output=True).returncode != 0:
-        pytest.skip("redis-server is not installed")
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.process and server.process.poll() is None:
-            server.stop()
 
 
 def test_redis_stopped_during_surveys_loses_nothing(app_factory: Callable[..., Flask]) -> None:
@@ -123,6 +70,46 @@ def test_redis_stopped_during_surveys_loses_nothing(app_factory: Callable[..., F
         "+15550001002",
     ]
     assert len(rows(app, FeedbackItem)) == 3
+
+
+def test_a_scoring_job_redis_accepted_then_lost_is_enqueued_again(app_factory: Callable[..., Flask]) -> None:
+    with private_redis() as redis_server:
+        app = app_factory(redis_url=redis_server.url)
+        set_up_team(app)
+        Twilio(app, app.test_client()).play(ALICE, LOW, from_number="+15550001000")
+        # Redis was up: the survey's scoring job is in the queue, and nothing has scored it yet.
+        assert queued(redis_server.url, SCORING_QUEUE) == 1
+        assert rows(app, Score) == [] and rows(app, CallbackTask) == []
+
+        redis_server.stop()
+        redis_server.start()  # no persistence: it comes back empty, the accepted job gone with it
+        assert queued(redis_server.url, SCORING_QUEUE) == 0 and keys(redis_server.url) == 0
+
+        with app.app_context():
+            # What the scheduler does every minute (min_age 60 s in production).
+            assert housekeeping(min_age_seconds=0).rescored == [1]
+        assert queued(redis_server.url, SCORING_QUEUE) == 1
+        run_worker(app, redis_server.url)
+
+    assert [score.csat for score in rows(app, Score)] == [1]
+    assert len(rows(app, FeedbackItem)) == 1
+    assert [task.caller_number for task in rows(app, CallbackTask)] == ["+15550001000"]
+
+
+def queued(redis_url: str, name: str) -> int:
+    connection = Redis.from_url(redis_url)
+    try:
+        return Queue(name, connection=connection).count
+    finally:
+        connection.close()
+
+
+def keys(redis_url: str) -> int:
+    connection = Redis.from_url(redis_url)
+    try:
+        return int(connection.dbsize())
+    finally:
+        connection.close()
 
 
 def _backends_busy(connection: psycopg.Connection) -> int:
@@ -161,17 +148,14 @@ def test_a_worker_killed_mid_job_leaves_one_feedback_item_and_one_task(
             "DATABASE_URL": POSTGRES_URL,
             "REDIS_URL": redis_url,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "SECRET_KEY": "test-secret-key-0123456789",
+            "SECRET_KEY": SECRET_KEY,
             "INSTANCE_DIR": str(tmp_path),
         }
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        with psycopg.connect(plain_url, autocommit=True) as watcher:
+        worker_command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"]
+        with (
+            running(worker_command, cwd=PROJECT_ROOT, env=env) as worker,
+            psycopg.connect(plain_url, autocommit=True) as watcher,
+        ):
             _wait_for(
                 lambda: (
                     watcher.execute(

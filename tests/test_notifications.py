@@ -13,11 +13,9 @@ from ivr.extensions import db
 from ivr.jobs import NOTIFICATIONS_QUEUE, QUEUES, SCORING_QUEUE
 from ivr.models import Channel, Notification, NotificationStatus
 from ivr.services import organisation
-from tests.conftest import AUTH_TOKEN, Twilio
-from tests.local_servers import http_recorder, smtp_server
-from tests.test_closed_loop import ALICE, LOW, set_up_team
+from tests.helpers import ACCOUNT_SID, ALICE, AUTH_TOKEN, LOW, Twilio, set_up_team
+from tests.local_servers import crm_verifies, http_recorder, smtp_server
 
-ACCOUNT_SID = "AC" + "1" * 32
 SECRET = "crm-shared-secret"
 
 
@@ -89,6 +87,27 @@ def test_a_tampered_webhook_body_fails_the_signature_check() -> None:
     assert good != signature(SECRET, "1700000000", b'{"task": 2}')
     assert good != signature(SECRET, "1700000001", b'{"task": 1}')
     assert good != signature("another-secret", "1700000000", b'{"task": 1}')
+
+
+def test_a_webhook_changed_in_transit_fails_the_crms_check(app: Flask) -> None:
+    """The CRM's own check (as the README gives it) passes the genuine delivery, and nothing else."""
+    with http_recorder(secret=SECRET) as crm:
+        set_up_team(app, channels=["webhook"], webhook_url=crm.url + "/hooks/survey", webhook_secret=SECRET)
+        Twilio(app, app.test_client()).play(ALICE, LOW)
+    [genuine] = crm.received
+    headers, body = genuine.headers, genuine.body
+    timestamp = headers["X-Survey-Timestamp"]
+    assert genuine.valid_signature is True and crm_verifies(SECRET, headers, body)
+
+    tampered = body.replace(b'"caller_number": "+', b'"caller_number": "+1')
+    assert tampered != body and not crm_verifies(SECRET, headers, tampered)
+    later = {**headers, "X-Survey-Timestamp": str(int(timestamp) + 1)}
+    assert not crm_verifies(SECRET, later, body)
+    assert not crm_verifies("another-secret", headers, body)
+    assert not crm_verifies(SECRET, {**headers, "X-Survey-Signature": ""}, body)
+    # Replayed once its timestamp is more than five minutes old: refused though signed correctly.
+    assert crm_verifies(SECRET, headers, body, now=int(timestamp) + 299)
+    assert not crm_verifies(SECRET, headers, body, now=int(timestamp) + 301)
 
 
 def test_a_failing_channel_retries_with_rq_and_ends_visibly_failed(

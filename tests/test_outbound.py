@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -26,26 +26,18 @@ from ivr.jobs.scheduled import housekeeping
 from ivr.models import OutboundState, OutboundSurvey
 from ivr.services import consent
 from ivr.services.outbound import next_allowed, parse_quiet_hours
-from tests.conftest import AUTH_TOKEN, POSTGRES_URL, Twilio
-from tests.local_servers import HttpRecorder, http_recorder
-from tests.test_nothing_lost import private_redis, run_worker
+from tests.helpers import ACCOUNT_SID, AUTH_TOKEN, POSTGRES_URL, Twilio, run_worker
+from tests.helpers import API_KEY_HEADER as KEY
+from tests.local_servers import HttpRecorder, private_redis
 
-ACCOUNT = "AC" + "6" * 32
-KEY = {"Authorization": "Bearer test-api-key"}
 PUBLIC = "https://survey.example.com"
 ORIGINAL = "CA" + "0a" * 16
-
-
-@pytest.fixture
-def twilio_api() -> Iterator[HttpRecorder]:
-    with http_recorder(account_sid=ACCOUNT, auth_token=AUTH_TOKEN) as recorder:
-        yield recorder
 
 
 def make_app(app_factory: Callable[..., Flask], twilio_api: HttpRecorder, **settings: object) -> Flask:
     return app_factory(
         twilio_api_base_url=twilio_api.url,
-        twilio_account_sid=ACCOUNT,
+        twilio_account_sid=ACCOUNT_SID,
         twilio_caller_id="+15005550100",
         public_base_url=PUBLIC,
         **settings,
@@ -75,7 +67,7 @@ def test_a_job_places_the_call_and_the_survey_links_to_the_original_call(
     assert shown["call_sid"] == twilio_api.calls[0]["sid"]
 
     [placed] = twilio_api.received
-    assert placed.path == f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
+    assert placed.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
     form = placed.form
     assert (form["To"], form["From"], form["Method"]) == ("+15557654321", "+15005550100", "POST")
     assert form["StatusCallback"] == f"{PUBLIC}/voice/status"
@@ -265,7 +257,7 @@ def test_a_worker_killed_mid_placement_does_not_dial_twice(
         "DATABASE_URL": POSTGRES_URL,
         "REDIS_URL": redis_url,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_API_BASE_URL": twilio_api.url,
         "TWILIO_CALLER_ID": "+15005550100",
         "PUBLIC_BASE_URL": PUBLIC,

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from ivr.extensions import db
 from ivr.models import Score, SurveyResponse, utcnow
 from ivr.services import reports
-from tests.conftest import Twilio
+from tests.helpers import Twilio
 
 START = "/voice/survey?agent={agent}&queue={queue}&lang=en"
 

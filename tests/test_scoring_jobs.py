@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 from sqlalchemy import func, select, update
 
@@ -16,8 +16,8 @@ from ivr.extensions import db
 from ivr.jobs import SCORING_QUEUE
 from ivr.jobs.scoring import score_response, sweep_unscored
 from ivr.models import Score, SurveyResponse, utcnow
-from tests.conftest import Twilio
-from tests.test_fallback import closed_port
+from tests.helpers import Twilio, run_worker
+from tests.local_servers import free_port
 
 START = "/voice/survey?agent=alice&queue=billing&lang=en"
 
@@ -25,13 +25,6 @@ START = "/voice/survey?agent=alice&queue=billing&lang=en"
 def scores(app: Flask) -> list[Score]:
     with app.app_context():
         return list(db.session.scalars(select(Score).order_by(Score.response_id)))
-
-
-def run_worker(app: Flask, redis_url: str) -> None:
-    connection = Redis.from_url(redis_url)
-    with app.app_context():
-        SimpleWorker([Queue(SCORING_QUEUE, connection=connection)], connection=connection).work(burst=True)
-    connection.close()
 
 
 def test_final_response_is_enqueued_on_redis_and_scored_by_a_worker(
@@ -47,7 +40,7 @@ def test_final_response_is_enqueued_on_redis_and_scored_by_a_worker(
     assert job.func_name == "ivr.jobs.scoring.score_response"
     assert scores(app) == []  # nothing scored until a worker runs
 
-    run_worker(app, redis_url)
+    run_worker(app, redis_url, queues=[SCORING_QUEUE])
 
     assert queue.count == 0
     [score] = scores(app)
@@ -79,7 +72,7 @@ def test_job_for_a_response_still_in_progress_does_nothing(app: Flask, twilio: T
 def test_redis_down_loses_nothing_and_the_sweeper_catches_up(
     app_factory: Callable[..., Flask], redis_url: str
 ) -> None:
-    down = app_factory(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    down = app_factory(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     twilio = Twilio(down, down.test_client())
     _, transcript = twilio.play(START, ["2", "5", "2", "1", "rec:4"])
     assert transcript.errors == [] and transcript.heard[-1] == "Thank you for your feedback. Goodbye."
@@ -94,7 +87,7 @@ def test_redis_down_loses_nothing_and_the_sweeper_catches_up(
     with up.app_context():
         swept = sweep_unscored(min_age_seconds=60)
     assert len(swept) == 1
-    run_worker(up, redis_url)
+    run_worker(up, redis_url, queues=[SCORING_QUEUE])
     [score] = scores(up)
     assert score.csat == 2 and score.resolved is False
     with up.app_context():

@@ -172,5 +172,6 @@ def test_a_flask_command_with_a_bad_setting_says_so_in_one_line() -> None:
     )
     assert ran.returncode == 2
     assert ran.stderr.strip().splitlines() == [
-        "error: Bad configuration: PROXY_HOPS: Input should be a valid integer, unable to parse string as an integer"
+        "error: Bad configuration: PROXY_HOPS: Input should be a valid integer,"
+        " unable to parse string as an integer"
     ]

@@ -11,7 +11,6 @@ from ivr.extensions import db
 from ivr.models import (
     Agent,
     AgentLeg,
-    Answer,
     AnswerStatus,
     Call,
     Disposition,
@@ -19,21 +18,9 @@ from ivr.models import (
     Score,
     SurveyResponse,
 )
-from ivr.services import responses
-from tests.conftest import Twilio, says
+from tests.helpers import Twilio, answers_by_step, only_response, says
 
 START = "/voice/survey?agent=alice&queue=billing&flow=post-call-csat&lang=en"
-
-
-def only_response(app: Flask) -> SurveyResponse:
-    with app.app_context():
-        found = responses.find_responses()
-        assert len(found) == 1
-        return found[0]
-
-
-def answers_by_step(response: SurveyResponse) -> dict[str, Answer]:
-    return {answer.step_key: answer for answer in response.answers}
 
 
 def test_full_survey_with_valid_keys_is_completed_scored_and_linked(app: Flask, twilio: Twilio) -> None:
@@ -273,12 +260,10 @@ def test_a_changed_flow_file_makes_a_new_version_and_running_surveys_keep_theirs
 ) -> None:
     import shutil
 
-    from tests.conftest import Twilio as TwilioClient
-
     flows = tmp_path / "flows"
     shutil.copytree("callflows", flows)
     first_app = app_factory(callflows_dir=flows)
-    first = TwilioClient(first_app, first_app.test_client())
+    first = Twilio(first_app, first_app.test_client())
     _, opened = first.post(START, {"CallSid": "CA-v1"})
     action = opened.find("Gather").get("action")  # type: ignore[union-attr]
 
@@ -287,7 +272,7 @@ def test_a_changed_flow_file_makes_a_new_version_and_running_surveys_keep_theirs
         path.read_text().replace("title: Post-call satisfaction", "title: Post-call satisfaction v2")
     )
     second_app = app_factory(callflows_dir=flows)
-    second = TwilioClient(second_app, second_app.test_client())
+    second = Twilio(second_app, second_app.test_client())
     second.play(START, ["5", "!"], call_sid="CA-v2")
     # The survey started on version 1 goes on, on the new app, with version 1.
     _, moved = second.post(action, {"CallSid": "CA-v1", "Digits": "3"})

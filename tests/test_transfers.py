@@ -3,32 +3,25 @@ stand-in for Twilio's API on 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
 
-from tests.conftest import AUTH_TOKEN, Twilio
-from tests.local_servers import HttpRecorder, http_recorder
+from tests.helpers import ACCOUNT_SID, Twilio
+from tests.helpers import API_KEY_HEADER as KEY
+from tests.local_servers import HttpRecorder
 
-ACCOUNT = "AC" + "5" * 32
-KEY = {"Authorization": "Bearer test-api-key"}
 LIVE_LEG = "CA" + "1a" * 16
 CA1, CA2 = "CA" + "1" * 32, "CA" + "2" * 32
-
-
-@pytest.fixture
-def twilio_api() -> Iterator[HttpRecorder]:
-    with http_recorder(account_sid=ACCOUNT, auth_token=AUTH_TOKEN) as recorder:
-        yield recorder
 
 
 @pytest.fixture
 def cti_app(app_factory: Callable[..., Flask], twilio_api: HttpRecorder) -> Flask:
     return app_factory(
         twilio_api_base_url=twilio_api.url,
-        twilio_account_sid=ACCOUNT,
+        twilio_account_sid=ACCOUNT_SID,
         public_base_url="https://survey.example.com",
     )
 
@@ -41,7 +34,7 @@ def test_the_caller_is_redirected_into_the_survey_with_agent_queue_flow_language
     sent = client.post(f"/api/calls/{LIVE_LEG}/survey", json=body, headers=KEY)
     assert sent.status_code == 202, sent.json
     [request] = twilio_api.received
-    assert request.path == f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{LIVE_LEG}.json"
+    assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{LIVE_LEG}.json"
     form = request.form
     assert form["Method"] == "POST"
     url = urlsplit(form["Url"])

@@ -20,18 +20,16 @@ from ivr.models import CallbackTask, Sentiment, TranscriptStatus
 from ivr.services import responses
 from ivr.services.flow_versions import registry
 from ivr.simulator import CallTranscript
-from tests.conftest import AUTH_TOKEN, Twilio, says
+from tests.helpers import API_KEY_HEADER, AUTH_TOKEN, Twilio, answers_by_step, only_response, says
 from tests.local_servers import http_recorder
-from tests.test_survey_conversation import answers_by_step, only_response
 
 ROOT = Path(__file__).resolve().parent.parent
 START = "/voice/survey?agent=alice&queue=billing&lang=en"
 ANGRY = "The agent was rude and I am very angry. This was terrible service and a waste of my time."
-KEY = {"Authorization": "Bearer test-api-key"}
 
 
 def response_json(client: FlaskClient) -> dict:  # type: ignore[type-arg]
-    [response] = client.get("/api/responses", headers=KEY).json["responses"]  # type: ignore[index]
+    [response] = client.get("/api/responses", headers=API_KEY_HEADER).json["responses"]  # type: ignore[index]
     return response  # type: ignore[no-any-return]
 
 
@@ -191,19 +189,19 @@ def test_recording_audio_needs_a_key_and_is_streamed_with_the_account_credential
         assert client.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert twilio_api.received == []  # refused before anything reached Twilio
 
-        played = client.get(url, headers=KEY)
+        played = client.get(url, headers=API_KEY_HEADER)
         assert played.status_code == 200 and played.mimetype == "audio/mpeg"
         assert played.data == audio and played.headers["Cache-Control"] == "private, no-store"
         [fetch] = twilio_api.received
         assert fetch.path == f"/2010-04-01/Accounts/{account}/Recordings/{sid}.mp3"
 
-        seek = client.get(url, headers={**KEY, "Range": "bytes=100-199"})
+        seek = client.get(url, headers={**API_KEY_HEADER, "Range": "bytes=100-199"})
         assert seek.status_code == 206 and seek.data == audio[100:200]
         assert seek.headers["Content-Range"] == f"bytes 100-199/{len(audio)}"
 
-        assert client.get("/api/recordings/RE" + "0" * 32, headers=KEY).status_code == 404
+        assert client.get("/api/recordings/RE" + "0" * 32, headers=API_KEY_HEADER).status_code == 404
         del twilio_api.recordings[sid]
-        gone = client.get(url, headers=KEY)
+        gone = client.get(url, headers=API_KEY_HEADER)
         assert gone.status_code == 502 and "404" in gone.json["message"]  # type: ignore[index]
 
 
