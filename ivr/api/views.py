@@ -2,53 +2,67 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import requests
 from flask import Response, current_app, jsonify, request, stream_with_context
 
 from ivr.api import bp
+from ivr.api.errors import error_response
+from ivr.api.schemas import (
+    MAX_ID,
+    AgentFeedback,
+    CallbackTasksQuery,
+    FeedbackQuery,
+    ResponsesPage,
+    ResponsesQuery,
+    SurveyResponseOut,
+    TaskDetail,
+    TaskList,
+)
 from ivr.api.serializers import feedback_json, response_json, task_detail_json, task_json
+from ivr.api.spec import api_spec, openapi_document, statuses
 from ivr.extensions import api_auth
 from ivr.jobs import job_queue
 from ivr.jobs.outbound import enqueue_survey_call
-from ivr.models import TaskStatus, utcnow
-from ivr.services import api_keys, callback_tasks, feedback, outbound, recordings, responses, transfers
+from ivr.models import utcnow
+from ivr.services import callback_tasks, feedback, outbound, recordings, responses, transfers
 from ivr.services.refusals import Refused
 from ivr.twilio_rest import recording_media
 
-MAX_PAGE = 200
-
-
-def _limit() -> int:
-    return min(max(request.args.get("limit", 50, type=int) or 50, 1), MAX_PAGE)
+log = logging.getLogger(__name__)
 
 
 def _bad_request(message: str) -> tuple[Response, int]:
     return jsonify(error="bad_request", message=message), 400
 
 
-@api_auth.verify_token
-def verify_token(token: str) -> bool:
-    return api_keys.is_valid(token)
+RESPONSES = "Survey responses"
+TASKS = "Callback tasks"
+FEEDBACK = "Agents' feedback"
+# Ids are PostgreSQL integers: a larger one matches no route (404) instead of failing in the database.
+ID = f"int(min=1, max={MAX_ID})"
 
 
-@api_auth.error_handler
-def unauthorized(status: int) -> Response:
-    response = jsonify(error="unauthorized", message="send 'Authorization: Bearer <API key>'")
-    response.status_code = status
-    return response
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """This API's OpenAPI 3 description (public: no key needed)."""
+    return jsonify(openapi_document())
 
 
 @bp.get("/responses")
 @api_auth.login_required
-def list_responses() -> Response:
-    limit = _limit()
+@api_spec.validate(resp=statuses(ok=(ResponsesPage, "newest first")), tags=[RESPONSES])
+def list_responses(query: ResponsesQuery) -> Response:
+    """Survey responses, newest first
+
+    Filter by `call_sid` (the original call or the survey leg) and `agent`; page back with
+    `before_id` set to the previous page's `next_before_id`.
+    """
+    limit = query.capped_limit
     rows = responses.find_responses(
-        call_sid=request.args.get("call_sid"),
-        agent_ref=request.args.get("agent"),
-        before_id=request.args.get("before_id", type=int),
-        limit=limit,
+        call_sid=query.call_sid, agent_ref=query.agent, before_id=query.before_id, limit=limit
     )
     return jsonify(
         responses=[response_json(row) for row in rows],
@@ -56,45 +70,56 @@ def list_responses() -> Response:
     )
 
 
-@bp.get("/responses/<int:response_id>")
+@bp.get(f"/responses/<{ID}:response_id>")
 @api_auth.login_required
+@api_spec.validate(
+    resp=statuses(ok=(SurveyResponseOut, "the response"), HTTP_404="no such response"), tags=[RESPONSES]
+)
 def get_response(response_id: int) -> Response | tuple[Response, int]:
+    """One survey response"""
     row = responses.get_response(response_id)
     if row is None:
-        return jsonify(error="not_found", message=f"no survey response {response_id}"), 404
+        return error_response(404, "not_found", f"no survey response {response_id}")
     return jsonify(response_json(row))
 
 
 @bp.get("/callback-tasks")
 @api_auth.login_required
-def list_callback_tasks() -> Response | tuple[Response, int]:
-    """Filters: status (open, claimed, escalated, done), agent (ref), overdue=true."""
-    status = request.args.get("status")
-    if status and status not in set(TaskStatus):
-        return _bad_request(f"status must be one of {', '.join(TaskStatus)}")
-    overdue = request.args.get("overdue", "").lower() in ("1", "true", "yes")
+@api_spec.validate(resp=statuses(ok=(TaskList, "soonest deadline first")), tags=[TASKS])
+def list_callback_tasks(query: CallbackTasksQuery) -> Response:
+    """Callback tasks, soonest deadline first
+
+    Filters: `status`, `agent` (reference), `overdue=true` (open tasks past their deadline).
+    """
     rows = callback_tasks.find_tasks(
-        status=status, agent_ref=request.args.get("agent"), overdue=overdue, limit=_limit()
+        status=query.status, agent_ref=query.agent, overdue=query.overdue, limit=query.capped_limit
     )
     return jsonify(callback_tasks=[task_json(task) for task in rows])
 
 
-@bp.get("/callback-tasks/<int:task_id>")
+@bp.get(f"/callback-tasks/<{ID}:task_id>")
 @api_auth.login_required
+@api_spec.validate(resp=statuses(ok=(TaskDetail, "the task"), HTTP_404="no such callback task"), tags=[TASKS])
 def get_callback_task(task_id: int) -> Response | tuple[Response, int]:
+    """One callback task, with what the supervisor needs to call back"""
     task = callback_tasks.get_task(task_id)
     if task is None:
-        return jsonify(error="not_found", message=f"no callback task {task_id}"), 404
+        return error_response(404, "not_found", f"no callback task {task_id}")
     return jsonify(task_detail_json(task, callback_tasks.task_notifications(task.id)))
 
 
 @bp.get("/agents/<path:agent_ref>/feedback")
 @api_auth.login_required
-def agent_feedback(agent_ref: str) -> Response | tuple[Response, int]:
-    limit = _limit()
-    items = feedback.agent_feedback(agent_ref, limit=limit, before_id=request.args.get("before_id", type=int))
+@api_spec.validate(
+    resp=statuses(ok=(AgentFeedback, "newest first"), HTTP_404="the server has never seen this agent"),
+    tags=[FEEDBACK],
+)
+def agent_feedback(agent_ref: str, query: FeedbackQuery) -> Response | tuple[Response, int]:
+    """An agent's feedback items, newest first"""
+    limit = query.capped_limit
+    items = feedback.agent_feedback(agent_ref, limit=limit, before_id=query.before_id)
     if items is None:
-        return jsonify(error="not_found", message=f"no agent {agent_ref!r}"), 404
+        return error_response(404, "not_found", f"no agent {agent_ref!r}")
     return jsonify(
         agent=agent_ref,
         feedback=[feedback_json(item) for item in items],
@@ -104,19 +129,33 @@ def agent_feedback(agent_ref: str) -> Response | tuple[Response, int]:
 
 @bp.get("/recordings/<recording_sid>")
 @api_auth.login_required
+@api_spec.validate(
+    resp=statuses(
+        ok=(None, "the audio"),
+        HTTP_404="no such recording",
+        HTTP_502="Twilio could not be reached, or refused the recording",
+    ),
+    tags=[RESPONSES],
+)
 def recording_audio(recording_sid: str) -> Response | tuple[Response, int]:
-    """A voice comment's audio, streamed from Twilio with the account's credentials: recordings
-    are never linked publicly. Range requests pass through, so players can seek."""
+    """A voice comment's audio (MP3)
+
+    Streamed from Twilio with the account's credentials: recordings are never linked publicly.
+    Range requests pass through (206), so players can seek.
+    """
     if recordings.find(recording_sid) is None:
-        return jsonify(error="not_found", message=f"no recording {recording_sid}"), 404
+        return error_response(404, "not_found", f"no recording {recording_sid}")
     try:
         upstream = recording_media(recording_sid, request.headers.get("Range"))
     except requests.RequestException as exc:
-        return jsonify(error="upstream_unavailable", message=f"Twilio could not be reached: {exc}"), 502
+        # The exception names Twilio's URL, which holds the account SID: logged, never answered.
+        log.warning("recording %s: Twilio could not be reached: %s", recording_sid, exc)
+        return error_response(502, "upstream_unavailable", "Twilio could not be reached; try again later")
     if upstream.status_code not in (200, 206):
         upstream.close()
+        log.warning("recording %s: Twilio answered %s", recording_sid, upstream.status_code)
         message = f"Twilio answered {upstream.status_code} for recording {recording_sid}"
-        return jsonify(error="upstream_error", message=message), 502
+        return error_response(502, "upstream_error", message)
     headers = {
         name: upstream.headers[name]
         for name in ("Content-Length", "Content-Range", "Accept-Ranges")
