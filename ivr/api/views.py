@@ -2,57 +2,65 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import requests
 from flask import Response, jsonify, request, stream_with_context
 
 from ivr.api import bp
-from ivr.api.serializers import (
-    feedback_json,
-    outbound_json,
-    response_json,
-    task_detail_json,
-    task_json,
+from ivr.api.errors import error_response
+from ivr.api.schemas import (
+    MAX_ID,
+    AgentFeedback,
+    CallbackTasksQuery,
+    FeedbackQuery,
+    ResponsesPage,
+    ResponsesQuery,
+    SurveyCallOut,
+    SurveyCallRequest,
+    SurveyResponseOut,
+    TaskDetail,
+    TaskList,
+    TransferOut,
+    TransferRequest,
 )
+from ivr.api.serializers import feedback_json, outbound_json, response_json, task_detail_json, task_json
+from ivr.api.spec import api_spec, openapi_document, statuses
 from ivr.extensions import api_auth
-from ivr.models import TaskStatus
-from ivr.services import api_keys, callback_tasks, feedback, outbound, recordings, responses, transfers
+from ivr.services import callback_tasks, feedback, outbound, recordings, responses, transfers
 from ivr.services.refusals import Refused
 from ivr.twilio_rest import recording_media
 
-MAX_PAGE = 200
+log = logging.getLogger(__name__)
 
 
-def _limit() -> int:
-    return min(max(request.args.get("limit", 50, type=int) or 50, 1), MAX_PAGE)
+RESPONSES = "Survey responses"
+TASKS = "Callback tasks"
+FEEDBACK = "Agents' feedback"
+CALLS = "Call control"
+# Ids are PostgreSQL integers: a larger one matches no route (404) instead of failing in the database.
+ID = f"int(min=1, max={MAX_ID})"
 
 
-def _bad_request(message: str) -> tuple[Response, int]:
-    return jsonify(error="bad_request", message=message), 400
-
-
-@api_auth.verify_token
-def verify_token(token: str) -> bool:
-    return api_keys.is_valid(token)
-
-
-@api_auth.error_handler
-def unauthorized(status: int) -> Response:
-    response = jsonify(error="unauthorized", message="send 'Authorization: Bearer <API key>'")
-    response.status_code = status
-    return response
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """This API's OpenAPI 3 description (public: no key needed)."""
+    return jsonify(openapi_document())
 
 
 @bp.get("/responses")
 @api_auth.login_required
-def list_responses() -> Response:
-    limit = _limit()
+@api_spec.validate(resp=statuses(ok=(ResponsesPage, "newest first")), tags=[RESPONSES])
+def list_responses(query: ResponsesQuery) -> Response:
+    """Survey responses, newest first
+
+    Filter by `call_sid` (the original call or the survey leg) and `agent`; page back with
+    `before_id` set to the previous page's `next_before_id`.
+    """
+    limit = query.capped_limit
     rows = responses.find_responses(
-        call_sid=request.args.get("call_sid"),
-        agent_ref=request.args.get("agent"),
-        before_id=request.args.get("before_id", type=int),
-        limit=limit,
+        call_sid=query.call_sid, agent_ref=query.agent, before_id=query.before_id, limit=limit
     )
     return jsonify(
         responses=[response_json(row) for row in rows],
@@ -60,45 +68,56 @@ def list_responses() -> Response:
     )
 
 
-@bp.get("/responses/<int:response_id>")
+@bp.get(f"/responses/<{ID}:response_id>")
 @api_auth.login_required
+@api_spec.validate(
+    resp=statuses(ok=(SurveyResponseOut, "the response"), HTTP_404="no such response"), tags=[RESPONSES]
+)
 def get_response(response_id: int) -> Response | tuple[Response, int]:
+    """One survey response"""
     row = responses.get_response(response_id)
     if row is None:
-        return jsonify(error="not_found", message=f"no survey response {response_id}"), 404
+        return error_response(404, "not_found", f"no survey response {response_id}")
     return jsonify(response_json(row))
 
 
 @bp.get("/callback-tasks")
 @api_auth.login_required
-def list_callback_tasks() -> Response | tuple[Response, int]:
-    """Filters: status (open, claimed, escalated, done), agent (ref), overdue=true."""
-    status = request.args.get("status")
-    if status and status not in set(TaskStatus):
-        return _bad_request(f"status must be one of {', '.join(TaskStatus)}")
-    overdue = request.args.get("overdue", "").lower() in ("1", "true", "yes")
+@api_spec.validate(resp=statuses(ok=(TaskList, "soonest deadline first")), tags=[TASKS])
+def list_callback_tasks(query: CallbackTasksQuery) -> Response:
+    """Callback tasks, soonest deadline first
+
+    Filters: `status`, `agent` (reference), `overdue=true` (open tasks past their deadline).
+    """
     rows = callback_tasks.find_tasks(
-        status=status, agent_ref=request.args.get("agent"), overdue=overdue, limit=_limit()
+        status=query.status, agent_ref=query.agent, overdue=query.overdue, limit=query.capped_limit
     )
     return jsonify(callback_tasks=[task_json(task) for task in rows])
 
 
-@bp.get("/callback-tasks/<int:task_id>")
+@bp.get(f"/callback-tasks/<{ID}:task_id>")
 @api_auth.login_required
+@api_spec.validate(resp=statuses(ok=(TaskDetail, "the task"), HTTP_404="no such callback task"), tags=[TASKS])
 def get_callback_task(task_id: int) -> Response | tuple[Response, int]:
+    """One callback task, with what the supervisor needs to call back"""
     task = callback_tasks.get_task(task_id)
     if task is None:
-        return jsonify(error="not_found", message=f"no callback task {task_id}"), 404
+        return error_response(404, "not_found", f"no callback task {task_id}")
     return jsonify(task_detail_json(task, callback_tasks.task_notifications(task.id)))
 
 
 @bp.get("/agents/<path:agent_ref>/feedback")
 @api_auth.login_required
-def agent_feedback(agent_ref: str) -> Response | tuple[Response, int]:
-    limit = _limit()
-    items = feedback.agent_feedback(agent_ref, limit=limit, before_id=request.args.get("before_id", type=int))
+@api_spec.validate(
+    resp=statuses(ok=(AgentFeedback, "newest first"), HTTP_404="the server has never seen this agent"),
+    tags=[FEEDBACK],
+)
+def agent_feedback(agent_ref: str, query: FeedbackQuery) -> Response | tuple[Response, int]:
+    """An agent's feedback items, newest first"""
+    limit = query.capped_limit
+    items = feedback.agent_feedback(agent_ref, limit=limit, before_id=query.before_id)
     if items is None:
-        return jsonify(error="not_found", message=f"no agent {agent_ref!r}"), 404
+        return error_response(404, "not_found", f"no agent {agent_ref!r}")
     return jsonify(
         agent=agent_ref,
         feedback=[feedback_json(item) for item in items],
@@ -108,19 +127,33 @@ def agent_feedback(agent_ref: str) -> Response | tuple[Response, int]:
 
 @bp.get("/recordings/<recording_sid>")
 @api_auth.login_required
+@api_spec.validate(
+    resp=statuses(
+        ok=(None, "the audio"),
+        HTTP_404="no such recording",
+        HTTP_502="Twilio could not be reached, or refused the recording",
+    ),
+    tags=[RESPONSES],
+)
 def recording_audio(recording_sid: str) -> Response | tuple[Response, int]:
-    """A voice comment's audio, streamed from Twilio with the account's credentials: recordings
-    are never linked publicly. Range requests pass through, so players can seek."""
+    """A voice comment's audio (MP3)
+
+    Streamed from Twilio with the account's credentials: recordings are never linked publicly.
+    Range requests pass through (206), so players can seek.
+    """
     if recordings.find(recording_sid) is None:
-        return jsonify(error="not_found", message=f"no recording {recording_sid}"), 404
+        return error_response(404, "not_found", f"no recording {recording_sid}")
     try:
         upstream = recording_media(recording_sid, request.headers.get("Range"))
     except requests.RequestException as exc:
-        return jsonify(error="upstream_unavailable", message=f"Twilio could not be reached: {exc}"), 502
+        # The exception names Twilio's URL, which holds the account SID: logged, never answered.
+        log.warning("recording %s: Twilio could not be reached: %s", recording_sid, exc)
+        return error_response(502, "upstream_unavailable", "Twilio could not be reached; try again later")
     if upstream.status_code not in (200, 206):
         upstream.close()
+        log.warning("recording %s: Twilio answered %s", recording_sid, upstream.status_code)
         message = f"Twilio answered {upstream.status_code} for recording {recording_sid}"
-        return jsonify(error="upstream_error", message=message), 502
+        return error_response(502, "upstream_error", message)
     headers = {
         name: upstream.headers[name]
         for name in ("Content-Length", "Content-Range", "Accept-Ranges")
@@ -142,28 +175,24 @@ def recording_audio(recording_sid: str) -> Response | tuple[Response, int]:
 
 @bp.post("/calls/<call_sid>/survey")
 @api_auth.login_required
-def send_call_to_survey(call_sid: str) -> Response | tuple[Response, int]:
-    """From a CTI or Flex button: redirect the caller's live leg into the survey."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        body = {}
-    chain = body.get("chain") or []
-    if not isinstance(chain, list) or not all(isinstance(ref, str) for ref in chain):
-        return _bad_request("chain must be a list of agent references, first agent first")
-    fields = {name: body.get(name) for name in ("agent", "queue", "flow", "lang")}
-    if not all(value is None or isinstance(value, str) for value in fields.values()):
-        return _bad_request("agent, queue, flow and lang are strings")
-    try:
-        transfer = transfers.send_to_survey(
-            call_sid,
-            agent=fields["agent"],
-            queue=fields["queue"],
-            flow_id=fields["flow"],
-            language=fields["lang"],
-            chain=chain,
-        )
-    except Refused as exc:
-        return jsonify(error="transfer_failed", message=exc.message), exc.status
+@api_spec.validate(
+    resp=statuses(
+        ok=(TransferOut, "Twilio took the redirect"),
+        success=202,
+        HTTP_404="Twilio has no such call",
+        HTTP_409="the caller has hung up",
+        HTTP_502="Twilio could not be reached, or refused the redirect",
+    ),
+    tags=[CALLS],
+)
+def send_call_to_survey(call_sid: str, json: TransferRequest) -> tuple[Response, int]:
+    """Send a live call into the survey (a CTI or Flex button)
+
+    Redirects the caller's leg with Twilio's REST API; the survey URL comes from PUBLIC_BASE_URL.
+    """
+    transfer = transfers.send_to_survey(
+        call_sid, agent=json.agent, queue=json.queue, flow_id=json.flow, language=json.lang, chain=json.chain
+    )
     return jsonify(
         call_sid=transfer.call_sid, survey_url=transfer.survey_url, twilio_status=transfer.twilio_status
     ), 202
@@ -171,39 +200,48 @@ def send_call_to_survey(call_sid: str) -> Response | tuple[Response, int]:
 
 @bp.post("/surveys")
 @api_auth.login_required
-def request_survey_call() -> Response | tuple[Response, int]:
-    """Call a caller back for the survey they missed (they hung up before it)."""
-    body = request.get_json(silent=True)
-    fields = ("to", "call_sid", "agent", "queue", "flow", "lang", "time_zone")
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("to"), str)
-        or not all(body.get(name) is None or isinstance(body[name], str) for name in fields)
-    ):
-        return _bad_request(
-            "send JSON with 'to' (E.164) and optionally call_sid, agent, queue, flow, lang, time_zone"
-        )
+@api_spec.validate(
+    resp=statuses(
+        ok=(SurveyCallOut, "the outbound survey call, written before anything is queued"),
+        success=202,
+        HTTP_409="the number may not be surveyed now, or TWILIO_CALLER_ID is not set",
+    ),
+    tags=[CALLS],
+)
+def request_survey_call(json: SurveyCallRequest) -> tuple[Response, int]:
+    """Call a caller back for the survey they missed
+
+    The call is a row from the start (see GET /api/surveys/{id}); a job places it, after the
+    caller's quiet hours when `time_zone` is given.
+    """
     wanted = outbound.OutboundRequest(
-        to=body["to"],
-        original_call_sid=body.get("call_sid"),
-        agent=body.get("agent"),
-        queue=body.get("queue"),
-        flow_id=body.get("flow"),
-        language=body.get("lang"),
-        time_zone=body.get("time_zone"),
+        to=json.to,
+        original_call_sid=json.call_sid,
+        agent=json.agent,
+        queue=json.queue,
+        flow_id=json.flow,
+        language=json.lang,
+        time_zone=json.time_zone,
     )
-    try:
-        row = outbound.request_call(wanted)
-    except Refused as exc:
-        return jsonify(error="not_placed", message=exc.message), exc.status
-    return jsonify(outbound_json(row)), 202
+    return jsonify(outbound_json(outbound.request_call(wanted))), 202
 
 
-@bp.get("/surveys/<int:outbound_id>")
+@bp.get(f"/surveys/<{ID}:outbound_id>")
 @api_auth.login_required
-def get_survey_call(outbound_id: int) -> Response | tuple[Response, int]:
-    """An outbound survey call: scheduled, placing, placed (with Twilio's Call SID), failed or refused."""
+@api_spec.validate(
+    resp=statuses(ok=(SurveyCallOut, "the outbound survey call"), HTTP_404="no such outbound survey"),
+    tags=[CALLS],
+)
+def get_survey_call(outbound_id: int) -> Response:
+    """An outbound survey call: scheduled, placing, placed, failed or refused"""
     row = outbound.get(outbound_id)
     if row is None:
-        return jsonify(error="not_found", message=f"no outbound survey {outbound_id}"), 404
+        return error_response(404, "not_found", f"no outbound survey {outbound_id}")
     return jsonify(outbound_json(row))
+
+
+@bp.errorhandler(Refused)
+def refused(exc: Refused) -> Response:
+    """What a service refused, and why, in the API's error shape."""
+    code = {400: "bad_request", 404: "not_found", 409: "conflict", 502: "upstream_unavailable"}
+    return error_response(exc.status, code.get(exc.status, "refused"), exc.message)

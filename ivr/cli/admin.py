@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -55,10 +57,48 @@ def api_keys() -> None:
 @api_keys.command("create")
 @click.argument("name")
 def api_keys_create(name: str) -> None:
-    """Create an API key named NAME and print it (it is shown only this once)."""
-    key = api_key_service.create_key(name)
-    click.echo(f"API key for {name!r} (store it now, it is not shown again):")
-    click.echo(key)
+    """Create an API key for NAME (who or what uses it) and print it: it is shown only this once."""
+    try:
+        new = api_key_service.create_key(name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"API key {new.prefix}... for {new.name!r} (store it now, it is not shown again):")
+    click.echo(new.key)
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@api_keys.command("list")
+def api_keys_list() -> None:
+    """Every stored key: name, prefix, created, last used, revoked (never the key itself)."""
+    keys = api_key_service.list_keys()
+    if not keys:
+        click.echo("no stored API keys (keys from IVR_API_KEYS are not listed)")
+        return
+    rows = [("NAME", "PREFIX", "CREATED", "LAST USED", "REVOKED")]
+    rows += [
+        (key.name, key.prefix or "-", _when(key.created_at), _when(key.last_used_at), _when(key.revoked_at))
+        for key in keys
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@api_keys.command("revoke")
+@click.argument("name_or_prefix")
+def api_keys_revoke(name_or_prefix: str) -> None:
+    """Revoke the key with this prefix (see `list`), or the only active key with this name."""
+    try:
+        key = api_key_service.revoke(name_or_prefix)
+    except api_key_service.KeyNotFound as exc:
+        click.secho(str(exc), fg="red", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"revoked {key.prefix or '(no prefix)'} ({key.name!r}); requests with it now get 401")
 
 
 @click.group(cls=AppGroup)

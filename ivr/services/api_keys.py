@@ -5,31 +5,87 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from ivr.extensions import db
-from ivr.models import ApiKey
+from ivr.models import ApiKey, utcnow
 from ivr.settings import Environment
 
 # Accepted only when IVR_ENV=development, so the README's quick start works with no set-up.
 DEV_API_KEY = "dev-api-key"
+KEY_MARK = "ivr_"
+# "ivr_" and 8 random characters: tells keys apart in lists and logs, guesses nothing.
+PREFIX_LENGTH = 12
+# last_used_at is written at most this often per key: a busy integrator costs no write per request.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+class KeyNotFound(LookupError):
+    """No active key has that name or prefix, or several do; the message says which."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    name: str
+    prefix: str
+    key: str
 
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(name: str) -> str:
+def shown_prefix(key: str) -> str | None:
+    """What of a presented key may be shown (logs, lists): the prefix of one of our keys only.
+    Keys from IVR_API_KEYS have no such structure, so nothing of them is shown."""
+    if key.startswith(KEY_MARK) and len(key) > PREFIX_LENGTH:
+        return key[:PREFIX_LENGTH]
+    return None
+
+
+def create_key(name: str) -> NewKey:
     """A new key; only its hash is kept, so this is the one time it can be shown."""
-    key = "ivr_" + secrets.token_urlsafe(32)
-    db.session.add(ApiKey(name=name, key_hash=_hash(key)))
+    name = name.strip()
+    if not name:
+        raise ValueError("a key needs a name (who or what uses it)")
+    key = KEY_MARK + secrets.token_urlsafe(32)
+    prefix = key[:PREFIX_LENGTH]
+    db.session.add(ApiKey(name=name, key_hash=_hash(key), prefix=prefix))
+    db.session.commit()
+    return NewKey(name=name, prefix=prefix, key=key)
+
+
+def list_keys() -> list[ApiKey]:
+    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke(name_or_prefix: str) -> ApiKey:
+    """Revoke the one active key with this prefix, or else this name."""
+    wanted = name_or_prefix.strip()
+    active = select(ApiKey).where(ApiKey.revoked_at.is_(None))
+    matches = list(db.session.scalars(active.where(ApiKey.prefix == wanted)))
+    if not matches:
+        matches = list(db.session.scalars(active.where(ApiKey.name == wanted)))
+    if not matches:
+        raise KeyNotFound(f"no active API key is named or prefixed {wanted!r} (see `flask api-keys list`)")
+    if len(matches) > 1:
+        prefixes = ", ".join(key.prefix or f"(id {key.id}, no prefix)" for key in matches)
+        raise KeyNotFound(
+            f"{len(matches)} active keys are named {wanted!r}: revoke one by its prefix: {prefixes}"
+        )
+    [key] = matches
+    key.revoked_at = utcnow()
     db.session.commit()
     return key
 
 
-def is_valid(key: str) -> bool:
+def authenticate(key: str) -> bool:
+    """Is this a key from IVR_API_KEYS, or a stored key that is not revoked? A stored key's
+    last use is recorded, at most once a minute."""
     if not key:
         return False
     settings = current_app.extensions["ivr.settings"]
@@ -38,5 +94,24 @@ def is_valid(key: str) -> bool:
         allowed.append(DEV_API_KEY)
     if any(hmac.compare_digest(key.encode(), candidate.encode()) for candidate in allowed):
         return True
-    stored = db.session.scalar(select(ApiKey).filter_by(key_hash=_hash(key), revoked_at=None))
-    return stored is not None
+    row = db.session.execute(
+        select(ApiKey.id, ApiKey.last_used_at).filter_by(key_hash=_hash(key), revoked_at=None)
+    ).first()
+    if row is None:
+        return False
+    now = utcnow()
+    last_used = row.last_used_at
+    if last_used is not None and last_used.tzinfo is None:  # SQLite hands back naive UTC
+        last_used = last_used.replace(tzinfo=now.tzinfo)
+    if last_used is None or last_used < now - LAST_USED_RESOLUTION:
+        # Conditional, so concurrent requests of one key write once between them.
+        db.session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == row.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+            )
+            .values(last_used_at=now)
+        )
+        db.session.commit()
+    return True

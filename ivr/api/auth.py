@@ -1,0 +1,94 @@
+"""Bearer API keys, and a limit on failed authentications per client address.
+
+A client that fails AUTH_FAILURE_LIMIT times in a window gets 429 (with Retry-After) until the
+window ends, whatever key it sends then: otherwise the limit would tell a guesser which key
+was right. Successful requests are never counted; they cost one read of the client's counter.
+Failures are logged with the key's prefix at most, never the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse
+
+from ivr.api.errors import ApiError, error_response
+from ivr.extensions import api_auth
+from ivr.services import api_keys
+
+log = logging.getLogger(__name__)
+
+AUTH_FAILURE_LIMIT = "20/minute"
+_EXTENSION = "ivr.api_auth_limiter"
+
+
+def init_app(app: Flask) -> None:
+    settings = app.extensions["ivr.settings"]
+    # Counters shared by every web process through Redis; in memory on a laptop.
+    limiter = Limiter(
+        get_remote_address,
+        storage_uri=settings.redis_url or "memory://",
+        strategy="fixed-window",
+        key_prefix="ivr-api-auth",
+        # Redis being down must not lock integrators out: the check is skipped (and logged).
+        swallow_errors=True,
+    )
+    limiter.init_app(app)
+    app.extensions[_EXTENSION] = limiter
+
+
+def _failure_limit() -> tuple[Limiter, RateLimitItem, str]:
+    limiter: Limiter = current_app.extensions[_EXTENSION]
+    return limiter, parse(AUTH_FAILURE_LIMIT), get_remote_address()
+
+
+def _refuse_if_over_limit() -> None:
+    limiter, item, client = _failure_limit()
+    try:
+        if limiter.limiter.test(item, client):
+            return
+        reset_at = limiter.limiter.get_window_stats(item, client).reset_time
+    except Exception:  # the counter store is down: authenticate as if there were no limit
+        log.warning("the API authentication rate limit could not be checked", exc_info=True)
+        return
+    retry_after = max(1, int(reset_at - time.time()) + 1)
+    raise ApiError(
+        429,
+        "too_many_requests",
+        f"too many failed authentications from this address; retry in {retry_after} s",
+        {"Retry-After": str(retry_after)},
+    )
+
+
+def _count_failure(token: str) -> None:
+    limiter, item, client = _failure_limit()
+    try:
+        limiter.limiter.hit(item, client)
+    except Exception:
+        log.warning("a failed API authentication could not be counted", exc_info=True)
+    shown = api_keys.shown_prefix(token)
+    log.warning(
+        "API authentication failed from %s for %s %s (%s)",
+        client,
+        request.method,
+        request.path,
+        f"key prefix {shown}" if shown else "no key" if not token else "not an ivr_ key",
+    )
+
+
+@api_auth.verify_token
+def verify_token(token: str) -> bool:
+    _refuse_if_over_limit()
+    if api_keys.authenticate(token):
+        return True
+    _count_failure(token)
+    return False
+
+
+@api_auth.error_handler
+def unauthorized(status: int) -> Response:
+    return error_response(status, "unauthorized", "send 'Authorization: Bearer <API key>'")

@@ -1,0 +1,279 @@
+"""The API's shapes as pydantic models: what requests may send and what answers hold.
+
+They validate query strings (a bad one is a 400 in the error shape) and are the source of the
+OpenAPI description at /api/openapi.json; under test, every answer is checked against them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ivr.models import (
+    AnswerStatus,
+    Channel,
+    Disposition,
+    FeedbackKind,
+    LanguageSource,
+    NotificationStatus,
+    RootCause,
+    Sentiment,
+    TaskOutcome,
+    TaskStatus,
+    TranscriptStatus,
+)
+
+# Ids are PostgreSQL integers: anything past this is refused rather than sent to the database.
+MAX_ID = 2_147_483_647
+MAX_PAGE = 200
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Timestamp = Annotated[str, Field(description="ISO 8601, UTC", json_schema_extra={"format": "date-time"})]
+# Filters are compared with stored text; NUL never is (and PostgreSQL refuses it).
+Text = Annotated[str, Field(max_length=256, pattern=r"^[^\x00]*$")]
+
+
+class Error(BaseModel):
+    """Every error: a stable code and a sentence for people."""
+
+    error: str = Field(description="a stable code, e.g. not_found, bad_request, unauthorized")
+    message: str
+
+
+# --- query strings
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Page(Query):
+    limit: int = Field(50, ge=1, description=f"at most {MAX_PAGE} are returned, whatever is asked")
+
+    @property
+    def capped_limit(self) -> int:
+        return min(self.limit, MAX_PAGE)
+
+
+class ResponsesQuery(Page):
+    call_sid: Text | None = Field(None, description="the original call's or the survey leg's CallSid")
+    agent: Text | None = Field(None, description="the credited agent's reference")
+    before_id: Id | None = Field(None, description="page back: only responses with a smaller id")
+
+
+class CallbackTasksQuery(Page):
+    status: TaskStatus | None = None
+    agent: Text | None = None
+    overdue: bool = Field(False, description="only open tasks past their deadline")
+
+
+class FeedbackQuery(Page):
+    before_id: Id | None = None
+
+
+# --- answers
+
+
+class Answer(BaseModel):
+    step: str
+    status: AnswerStatus
+    raw_input: str | None
+    value: int | str | None
+    no_input_count: int
+    no_match_count: int
+    speech_result: str | None
+    speech_confidence: float | None
+    answered_at: Timestamp | None
+
+
+class RecordingOut(BaseModel):
+    step: str
+    recording_sid: str
+    duration_seconds: int | None
+    status: str | None
+    audio_url: str = Field(description="this API's URL for the audio (needs the API key)")
+    transcript_status: TranscriptStatus
+    transcript: str | None
+    sentiment: float | None
+    sentiment_label: Sentiment | None
+
+
+class FlowRef(BaseModel):
+    id: str
+    version: int
+
+
+class ScoreOut(BaseModel):
+    csat: int | None
+    nps: int | None
+    nps_category: str | None
+    resolved: bool | None
+    csat_top_box: bool | None
+    csat_bottom_box: bool | None
+    ces: int | None
+    sentiment: float | None
+    sentiment_label: Sentiment | None
+    extreme_low: bool
+    extreme_low_rule: str | None
+    extreme_high: bool
+    scored_at: Timestamp | None
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    kind: FeedbackKind
+    response_id: int
+    csat: int | None
+    nps: int | None
+    ces: int | None
+    resolved: bool | None
+    verbatim: str | None
+    created_at: Timestamp | None
+    delivered_at: Timestamp | None
+    response_url: str
+
+
+class TaskSummary(BaseModel):
+    id: int
+    status: TaskStatus
+    escalation_level: int
+    due_at: Timestamp | None
+    at_risk: bool
+    url: str
+
+
+class SurveyResponseOut(BaseModel):
+    id: int
+    call_sid: str
+    survey_call_sid: str
+    caller: str | None = Field(description="masked: +•••••••4321")
+    agent: str | None
+    agent_chain: list[str]
+    queue: str | None
+    flow: FlowRef
+    language: str
+    language_source: LanguageSource
+    disposition: Disposition
+    started_at: Timestamp | None
+    ended_at: Timestamp | None
+    answers: list[Answer]
+    recordings: list[RecordingOut]
+    score: ScoreOut | None
+    feedback_item: FeedbackOut | None
+    callback_task: TaskSummary | None
+
+
+class ResponsesPage(BaseModel):
+    responses: list[SurveyResponseOut]
+    next_before_id: int | None = Field(description="pass as before_id for the next page; null at the end")
+
+
+class TaskOut(TaskSummary):
+    response_id: int
+    response_url: str
+    agent: str | None
+    team: str | None
+    assignee: str | None
+    caller_number: str | None = Field(description="in full: the supervisor calls this number back")
+    claimed_by: str | None
+    claimed_at: Timestamp | None
+    escalated_at: Timestamp | None
+    closed_by: str | None
+    closed_at: Timestamp | None
+    outcome: TaskOutcome | None
+    root_cause: RootCause | None
+    notes: str | None
+    created_at: Timestamp | None
+
+
+class TaskList(BaseModel):
+    callback_tasks: list[TaskOut]
+
+
+class TaskEvent(BaseModel):
+    action: str
+    by: str | None
+    detail: str | None
+    at: Timestamp | None
+
+
+class NotificationOut(BaseModel):
+    event: str
+    channel: Channel
+    recipient: str
+    status: NotificationStatus
+    attempts: int
+    last_error: str | None
+    sent_at: Timestamp | None
+
+
+class TaskDetail(TaskOut):
+    call_sid: str
+    queue: str | None
+    language: str
+    agent_chain: list[str]
+    answers: list[Answer]
+    verbatim: str | None
+    history: list[TaskEvent]
+    notifications: list[NotificationOut]
+
+
+class AgentFeedback(BaseModel):
+    agent: str
+    feedback: list[FeedbackOut]
+    next_before_id: int | None
+
+
+# --- call control: sending callers to the survey
+
+Ref = Annotated[str, Field(max_length=255, pattern=r"^[^\x00]*$")]
+QueueName = Annotated[str, Field(max_length=128, pattern=r"^[^\x00]*$")]
+Short = Annotated[str, Field(max_length=64, pattern=r"^[^\x00]*$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TransferRequest(Body):
+    agent: Ref | None = Field(None, description="the agent who finished the call")
+    queue: QueueName | None = None
+    flow: Short | None = Field(None, description="a flow id; default: the server's default flow")
+    lang: Short | None = Field(None, description="the caller's language, e.g. en or es")
+    chain: list[Ref] = Field(default_factory=list, description="the agents before `agent`, first first")
+
+
+class TransferOut(BaseModel):
+    call_sid: str
+    survey_url: str = Field(description="where Twilio now fetches the caller's instructions")
+    twilio_status: str | None
+
+
+class SurveyCallRequest(Body):
+    to: Short = Field(description="the caller's number, E.164 (e.g. +15557654321)")
+    call_sid: Short | None = Field(None, description="the original call's CallSid (CA + 32 hex)")
+    agent: Ref | None = None
+    queue: QueueName | None = None
+    flow: Short | None = None
+    lang: Short | None = None
+    time_zone: Short | None = Field(None, description="the caller's IANA time zone, for quiet hours")
+
+
+class SurveyCallOut(BaseModel):
+    id: int
+    url: str
+    state: str = Field(description="scheduled, placing, placed, failed or refused")
+    to: str | None = Field(description="masked")
+    call_sid: str | None = Field(description="Twilio's SID of the call placed")
+    original_call_sid: str | None
+    agent: str | None
+    queue: str | None
+    flow: str
+    lang: str | None
+    time_zone: str | None
+    scheduled_for: Timestamp
+    attempts: int
+    last_error: str | None
+    placed_at: Timestamp | None
+    created_at: Timestamp
