@@ -145,7 +145,7 @@ def test_recording_callback_saves_the_comment_when_the_caller_hangs_up_as_it_end
 
 
 def test_spanish_comment_is_not_scored_never_neutral(app: Flask, twilio: Twilio) -> None:
-    _, transcript = twilio.play(START.replace("lang=en", "lang=es"), ["3", "6", "1", "rec:8"])
+    call, transcript = twilio.play(START.replace("lang=en", "lang=es"), ["3", "6", "1", "rec:8"])
     record = _record_verb(transcript)
     assert record is not None and record.get("transcribe") is None  # Twilio transcribes English only
     response = only_response(app)
@@ -155,7 +155,7 @@ def test_spanish_comment_is_not_scored_never_neutral(app: Flask, twilio: Twilio)
     twilio.post(
         f"/voice/transcriptions/{response.id}/comment",
         {
-            "CallSid": "CA-x",
+            "CallSid": call.call_sid,  # the survey's own call: another call's would be ignored
             "RecordingSid": recording.recording_sid,
             "TranscriptionStatus": "completed",
             "TranscriptionText": "El agente fue muy grosero, un servicio terrible.",

@@ -86,7 +86,7 @@ class RatingStep(_QuestionStep):
         return list(range(self.min, self.max + 1))
 
     def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:  # "²" and "٣" are no keys
             return None
         number = int(digits)
         if not self.min <= number <= self.max:
@@ -131,7 +131,7 @@ class _MenuStep(_QuestionStep):
         return list(self.options.values())
 
     def parse_digits(self, digits: str) -> tuple[str, int | None] | None:
-        if len(digits) == 1 and digits.isdigit() and int(digits) in self.options:
+        if len(digits) == 1 and digits in "0123456789" and int(digits) in self.options:
             return self.options[int(digits)], None
         return None
 

@@ -109,6 +109,8 @@ def agent_leg_ended(
 ) -> str:
     """Record the agent leg with its outcome and times; returns the agent's address."""
     queue, _flow, _language = queue_named(queue_name)
+    if not 0 <= index < len(queue.agents):
+        raise FrontDoorUnavailable(f"queue {queue_name!r} has no agent {index}")
     address = queue.agents[index]
     call_id = db.session.scalar(select(Call.id).where(Call.call_sid == call_sid))
     if call_id is None:

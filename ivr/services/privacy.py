@@ -58,7 +58,8 @@ def mask(number: str | None) -> str | None:
         return number
     keep = 4 if len(number) > 6 else 2
     head = "+" if number.startswith("+") else ""
-    return head + "•" * max(len(number) - keep - len(head), 1) + number[-keep:]
+    # At most 20 dots: do_not_survey.masked is String(32), whatever a caller ID holds.
+    return head + "•" * min(max(len(number) - keep - len(head), 1), 20) + number[-keep:]
 
 
 @dataclass(frozen=True)

@@ -53,13 +53,23 @@ def store(response_id: int, step_key: str, recording: RecordingInput, transcribe
     )
 
 
-def recording_status(response_id: int, step_key: str, recording: RecordingInput, status: str) -> bool:
+def recording_status(
+    response_id: int, step_key: str, recording: RecordingInput, status: str, call_sid: str | None
+) -> bool:
     """Twilio's recording status callback. When the action never came (the caller hung up as the
-    recording ended), this is what saves the comment. Returns True when it stored the answer."""
+    recording ended), this is what saves the comment. Returns True when it stored the answer.
+
+    It changes only a recording of this response, made on the survey's own call (`call_sid`, the
+    CallSid Twilio posted): a callback carrying another response's RecordingSid changes nothing."""
     # The common case: the <Record> action already stored it. One UPDATE, nothing else.
+    own_call = (
+        select(SurveyResponse.id)
+        .where(SurveyResponse.id == response_id, SurveyResponse.survey_call_sid == call_sid)
+        .exists()
+    )
     known = db.session.scalar(
         update(Recording)
-        .where(Recording.recording_sid == recording.sid, Recording.response_id == response_id)
+        .where(Recording.recording_sid == recording.sid, Recording.response_id == response_id, own_call)
         .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
         .returning(Recording.id)
         .execution_options(synchronize_session=False)
@@ -70,6 +80,16 @@ def recording_status(response_id: int, step_key: str, recording: RecordingInput,
     response, step = _response_and_step(response_id, step_key)
     if response is None or step is None:
         db.session.rollback()
+        return False
+    owner = db.session.scalar(select(Recording.response_id).where(Recording.recording_sid == recording.sid))
+    if response.survey_call_sid != call_sid or owner not in (None, response_id):
+        db.session.rollback()
+        log.warning(
+            "recording callback for response %s ignored: recording %s or call %s is not its own",
+            response_id,
+            recording.sid,
+            call_sid,
+        )
         return False
     stored_answer = False
     if status == "completed" and long_enough(step, recording):
@@ -91,7 +111,7 @@ def recording_status(response_id: int, step_key: str, recording: RecordingInput,
         )
     db.session.execute(
         update(Recording)
-        .where(Recording.recording_sid == recording.sid)
+        .where(Recording.recording_sid == recording.sid, Recording.response_id == response_id)
         .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
     )
     if stored_answer and response.disposition.is_final:
@@ -102,12 +122,26 @@ def recording_status(response_id: int, step_key: str, recording: RecordingInput,
     return stored_answer
 
 
-def transcription(response_id: int, recording_sid: str, text: str | None, status: str) -> bool:
-    """Twilio's transcription callback: keep the text, then score the response again."""
-    row = db.session.scalar(select(Recording).filter_by(recording_sid=recording_sid, response_id=response_id))
+def transcription(
+    response_id: int, step_key: str, recording_sid: str, text: str | None, status: str, call_sid: str | None
+) -> bool:
+    """Twilio's transcription callback: keep the text, then score the response again. Only for a
+    recording of this response and step, made on the survey's own call (`call_sid`)."""
+    row = db.session.scalar(
+        select(Recording).filter_by(recording_sid=recording_sid, response_id=response_id, step_key=step_key)
+    )
     if row is None:
         db.session.rollback()
         log.warning("transcript for unknown recording %s (response %s) ignored", recording_sid, response_id)
+        return False
+    if row.response.survey_call_sid != call_sid:
+        db.session.rollback()
+        log.warning(
+            "transcript for recording %s ignored: call %s is not response %s's",
+            recording_sid,
+            call_sid,
+            response_id,
+        )
         return False
     completed = status == "completed" and bool(text and text.strip())
     row.transcript = text.strip() if completed and text else None

@@ -131,7 +131,15 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
     version_id = registry().version_id(compiled)
 
     # Work out the first question before the INSERT, so the row is written once.
-    state = SurveyState(0, version_id, language, Disposition.in_progress, None, language_source=source)
+    state = SurveyState(
+        0,
+        version_id,
+        language,
+        Disposition.in_progress,
+        None,
+        language_source=source,
+        survey_call_sid=request.call_sid,
+    )
     if from_hash and consent.exclusion(from_hash, compiled, call_id):
         state.finish(Disposition.suppressed)
         turn = Turn(compiled, language, 0, closing=compiled.flow.prompts.not_surveyed)
@@ -168,10 +176,16 @@ def start_survey(request: StartRequest, default_flow: str) -> Turn:
     return turn
 
 
-def answer_step(response_id: int, step_key: str, given: CallerInput, attempt: Attempt) -> Turn:
+def answer_step(
+    response_id: int, step_key: str, given: CallerInput, attempt: Attempt, call_sid: str | None
+) -> Turn:
+    """`call_sid` is the CallSid Twilio posted: only the survey's own call may answer it."""
     state = load_state(response_id)
     if state is None:
         raise SurveyUnavailable(f"no survey response {response_id}")
+    if call_sid != state.survey_call_sid:
+        db.session.rollback()
+        raise SurveyUnavailable(f"call {call_sid!r} is not the call of survey response {response_id}")
     compiled = registry().for_version(state.flow_version_id)
     step = compiled.question(step_key)
     if step is None:

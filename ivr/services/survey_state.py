@@ -28,6 +28,7 @@ _LOAD = (
         _responses.c.disposition,
         _responses.c.current_step,
         _responses.c.ended_at,
+        _responses.c.survey_call_sid,
         _answers.c.step_key,
         _answers.c.status,
         _answers.c.value,
@@ -62,6 +63,8 @@ class SurveyState:
     ended_at: datetime | None = None
     changed: bool = False
     language_source: LanguageSource = LanguageSource.default
+    # The leg the survey runs on: a step webhook from any other call is refused.
+    survey_call_sid: str = ""
 
     @property
     def answered(self) -> bool:
@@ -101,6 +104,7 @@ def load_state(response_id: int) -> SurveyState | None:
         first.current_step,
         ended_at=first.ended_at,
         language_source=first.language_source,
+        survey_call_sid=first.survey_call_sid,
     )
     for row in rows:
         if row.step_key is not None:

@@ -9,13 +9,9 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 from ivr.db import retry_on_disconnect
 from ivr.routing import Invitation, Queue
 from ivr.services import front_door, survey
-from ivr.voice import bp
+from ivr.voice import bp, form
 from ivr.voice.signature import twilio_webhook
 from ivr.voice.twiml import apology, play_or_say, render_turn, xml
-
-
-def _form(name: str) -> str | None:
-    return request.form.get(name) or None
 
 
 def _say(target: VoiceResponse | Gather, language: str, key: str) -> None:
@@ -42,10 +38,11 @@ def _dial(twiml: VoiceResponse, queue_name: str, queue: Queue, index: int, agree
 @twilio_webhook
 def incoming() -> Response:
     """A call to one of our numbers: greet, invite to the survey, ring the queue."""
-    call_sid = _form("CallSid")
+    call_sid = form.text("CallSid", form.SID)
     if call_sid is None:
         return xml(apology())
-    arrival = retry_on_disconnect(front_door.arrive, call_sid, _form("From"), _form("To"))
+    from_number, to_number = form.text("From", form.NUMBER), form.text("To", form.NUMBER)
+    arrival = retry_on_disconnect(front_door.arrive, call_sid, from_number, to_number)
     twiml = VoiceResponse()
     _say(twiml, arrival.language, "front_door.greeting")
     invite = arrival.invite
@@ -68,8 +65,8 @@ def incoming() -> Response:
 @twilio_webhook
 def invitation_answered() -> Response:
     queue_name = request.args.get("queue", "")
-    call_sid = _form("CallSid") or ""
-    agreed = retry_on_disconnect(front_door.answer_invitation, call_sid, queue_name, _form("Digits"))
+    call_sid = form.text("CallSid", form.SID) or ""
+    agreed = retry_on_disconnect(front_door.answer_invitation, call_sid, queue_name, form.keys("Digits"))
     queue, _flow, language = front_door.queue_named(queue_name)
     twiml = VoiceResponse()
     _say(twiml, language, "front_door.connecting")
@@ -82,13 +79,11 @@ def invitation_answered() -> Response:
 def agent_leg_ended() -> Response:
     """The <Dial> action: the agent leg ended (answered and hung up, busy, no answer...)."""
     queue_name = request.args.get("queue", "")
-    index = request.args.get("agent", "0")
-    index_number = int(index) if index.isdigit() else 0
+    index_number = form.count("agent")
     agreed = request.args.get("agreed") == "1"
-    call_sid = _form("CallSid") or ""
-    status = _form("DialCallStatus") or "failed"
-    duration = _form("DialCallDuration")
-    seconds = int(duration) if duration and duration.isdigit() else None
+    call_sid = form.text("CallSid", form.SID) or ""
+    status = form.text("DialCallStatus", form.STATUS) or "failed"
+    seconds = form.seconds("DialCallDuration")
     address = retry_on_disconnect(
         front_door.agent_leg_ended, call_sid, queue_name, index_number, status, seconds
     )
@@ -96,15 +91,15 @@ def agent_leg_ended() -> Response:
     twiml = VoiceResponse()
     if status in ("completed", "answered"):
         # The agent hung up and the caller is still there (CallStatus in-progress): survey time.
-        if agreed and _form("CallStatus") != "completed":
+        if agreed and form.text("CallStatus", form.STATUS) != "completed":
             start = survey.StartRequest(
                 call_sid=call_sid,
                 agent_ref=address,
                 queue=queue_name,
                 flow_id=flow.id,
                 language=language,
-                from_number=_form("From"),
-                to_number=_form("To"),
+                from_number=form.text("From", form.NUMBER),
+                to_number=form.text("To", form.NUMBER),
             )
             default_flow = current_app.extensions["ivr.settings"].default_flow
             return xml(render_turn(retry_on_disconnect(survey.start_survey, start, default_flow)))

@@ -12,53 +12,37 @@ from ivr.extensions import db
 from ivr.flows.prompts import AUDIO_DIR, AUDIO_TYPES
 from ivr.services import recordings, survey
 from ivr.services.recordings import RecordingInput
-from ivr.voice import bp
+from ivr.voice import bp, form
 from ivr.voice.signature import twilio_webhook
 from ivr.voice.twiml import apology, render_turn, xml
 
 log = logging.getLogger(__name__)
 
 
-def _form(name: str) -> str | None:
-    return request.form.get(name) or None
-
-
-def _count(name: str) -> int:
-    value = request.args.get(name, "0")
-    return int(value) if value.isdigit() else 0
-
-
-def _number(name: str) -> float | None:
-    try:
-        return float(request.form[name])
-    except (KeyError, ValueError):
-        return None
-
-
 def _recording() -> RecordingInput | None:
-    sid = _form("RecordingSid")
+    sid = form.text("RecordingSid", form.SID)
     if sid is None:
         return None
-    duration = _number("RecordingDuration")
-    return RecordingInput(sid, _form("RecordingUrl"), int(duration) if duration is not None else None)
+    return RecordingInput(sid, form.text("RecordingUrl", form.URL), form.seconds("RecordingDuration"))
 
 
 @bp.post("/survey")
 @twilio_webhook
 def survey_start() -> Response:
-    call_sid = _form("CallSid")
+    call_sid = form.text("CallSid", form.SID)
     if call_sid is None:
         return xml(apology(request.args.get("lang")))
+    chain = (form.clean(ref, form.AGENT_REF) for ref in request.args.get("chain", "").split(","))
     start = survey.StartRequest(
         call_sid=call_sid,
-        original_call_sid=request.args.get("call") or None,
-        agent_ref=request.args.get("agent") or None,
-        queue=request.args.get("queue") or None,
-        flow_id=request.args.get("flow") or None,
-        language=request.args.get("lang") or None,
-        chain=tuple(ref for ref in request.args.get("chain", "").split(",") if ref.strip()),
-        from_number=_form("From"),
-        to_number=_form("To"),
+        original_call_sid=form.arg("call", form.SID),
+        agent_ref=form.arg("agent", form.AGENT_REF),
+        queue=form.arg("queue", form.QUEUE),
+        flow_id=form.arg("flow", form.FLOW),
+        language=form.arg("lang", form.LANGUAGE),
+        chain=tuple(ref for ref in chain if ref)[: form.CHAIN],
+        from_number=form.text("From", form.NUMBER),
+        to_number=form.text("To", form.NUMBER),
     )
     default_flow = current_app.extensions["ivr.settings"].default_flow
     turn = retry_on_disconnect(survey.start_survey, start, default_flow)
@@ -68,15 +52,15 @@ def survey_start() -> Response:
 @bp.post("/survey/<int:response_id>/<step_key>")
 @twilio_webhook
 def survey_step(response_id: int, step_key: str) -> Response:
-    attempt = survey.Attempt(no_input=_count("ni"), no_match=_count("nm"))
-    digits = _form("Digits")
+    attempt = survey.Attempt(no_input=form.count("ni"), no_match=form.count("nm"))
     given = survey.CallerInput(
-        digits=None if digits == "hangup" else digits,  # <Record> ended by the caller hanging up
-        speech=_form("SpeechResult"),
-        confidence=_number("Confidence"),
+        digits=form.keys("Digits"),
+        speech=form.text("SpeechResult", form.SPEECH),
+        confidence=form.finite("Confidence", 0.0, 1.0),
         recording=_recording(),
     )
-    turn = retry_on_disconnect(survey.answer_step, response_id, step_key, given, attempt)
+    call_sid = form.text("CallSid", form.SID)
+    turn = retry_on_disconnect(survey.answer_step, response_id, step_key, given, attempt, call_sid)
     return xml(render_turn(turn))
 
 
@@ -86,8 +70,9 @@ def recording_status(response_id: int, step_key: str) -> Response:
     """<Record>'s recordingStatusCallback: the recording is ready (or absent, or failed)."""
     recording = _recording()
     if recording is not None:
-        status = _form("RecordingStatus") or ""
-        retry_on_disconnect(recordings.recording_status, response_id, step_key, recording, status)
+        status = form.text("RecordingStatus", form.STATUS) or ""
+        call_sid = form.text("CallSid", form.SID)
+        retry_on_disconnect(recordings.recording_status, response_id, step_key, recording, status, call_sid)
     return Response(status=204)
 
 
@@ -95,10 +80,12 @@ def recording_status(response_id: int, step_key: str) -> Response:
 @twilio_webhook
 def transcription(response_id: int, step_key: str) -> Response:
     """<Record>'s transcribeCallback, usually after the call has ended."""
-    sid = _form("RecordingSid")
+    sid = form.text("RecordingSid", form.SID)
     if sid is not None:
-        text, status = request.form.get("TranscriptionText"), _form("TranscriptionStatus") or ""
-        retry_on_disconnect(recordings.transcription, response_id, sid, text, status)
+        text = form.text("TranscriptionText", form.TRANSCRIPT)
+        status = form.text("TranscriptionStatus", form.STATUS) or ""
+        call_sid = form.text("CallSid", form.SID)
+        retry_on_disconnect(recordings.transcription, response_id, step_key, sid, text, status, call_sid)
     return Response(status=204)
 
 
@@ -120,11 +107,10 @@ def prompt_audio(language: str, filename: str) -> Response:
 @bp.post("/status")
 @twilio_webhook
 def call_status() -> Response:
-    call_sid = _form("CallSid")
+    call_sid = form.text("CallSid", form.SID)
     if call_sid:
-        duration = _form("CallDuration")
-        seconds = int(duration) if duration and duration.isdigit() else None
-        retry_on_disconnect(survey.close_call, call_sid, _form("CallStatus") or "", seconds)
+        status = form.text("CallStatus", form.STATUS) or ""
+        retry_on_disconnect(survey.close_call, call_sid, status, form.seconds("CallDuration"))
     return Response(status=204)
 
 
@@ -134,9 +120,9 @@ def fallback() -> Response:
     """Twilio's fallback URL: works with the database down, since it touches nothing."""
     log.error(
         "Twilio fallback for call %s: ErrorCode=%s ErrorUrl=%s",
-        _form("CallSid"),
-        _form("ErrorCode"),
-        _form("ErrorUrl"),
+        form.text("CallSid", form.SID),
+        form.text("ErrorCode", 16),
+        form.text("ErrorUrl", form.URL),
     )
     return xml(apology(request.args.get("lang")))
 
