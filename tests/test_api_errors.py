@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import create_app
-from tests.conftest import Twilio, make_settings
+from tests.helpers import Twilio, make_settings
 
 KEY = {"Authorization": "Bearer test-api-key"}
 TWENTY_DIGITS = "99999999999999999999"

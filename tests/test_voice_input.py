@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ivr.extensions import db
 from ivr.models import Agent, AgentLeg, Answer, Call, DoNotSurvey, SurveyResponse
-from tests.conftest import Twilio, says
+from tests.helpers import Twilio, says
 
 START = "/voice/survey?agent=alice&queue=billing&flow=post-call-csat&lang=en"
 CALL = "CA-odd-input"

@@ -29,7 +29,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Twilio
+from tests.helpers import Twilio
 
 APOLOGY = "We're sorry, something went wrong on our side. Thank you for calling. Goodbye."
 STEPS = ["language", "csat", "nps", "resolved", "unresolved_reason", "comment", "intro"]

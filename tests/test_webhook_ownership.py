@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ivr.extensions import db
 from ivr.models import Answer, Recording, SurveyResponse
 from ivr.simulator import SimulatedCall
-from tests.conftest import Twilio, says
+from tests.helpers import Twilio, says
 
 START = "/voice/survey?agent=alice&queue=billing&flow=post-call-csat&lang=en"
 APOLOGY = "We're sorry, something went wrong on our side. Thank you for calling. Goodbye."
