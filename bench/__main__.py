@@ -156,7 +156,7 @@ def rows_per_survey(database_url: str) -> tuple[float, dict[str, int]]:
 def time_reports(database_url: str, repeats: int = 5) -> dict[str, dict[str, float]]:
     from ivr import create_app
     from ivr.extensions import db
-    from ivr.services import reports
+    from ivr.services.insight import reports
 
     app = create_app(database_url=database_url, redis_url=None, ivr_env="test")
     queries = {

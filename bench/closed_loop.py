@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from ivr import create_app
 from ivr.extensions import db
 from ivr.models import SurveyResponse
-from ivr.services import organisation
+from ivr.services.organisation import teams as organisation
 
 
 class _Sink(BaseHTTPRequestHandler):

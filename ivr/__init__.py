@@ -72,7 +72,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def load_flows(app: Flask) -> None:
-    from ivr.services import flow_versions
+    from ivr.services.conversation import flow_versions
 
     flow_versions.init_app(app)
 

@@ -139,6 +139,7 @@ class SimulatedCall:
         self.on_hear(text)
 
     def _play(self, exchange: Exchange, actions: Iterator[str]) -> Exchange | None:
+        # One branch per TwiML verb, in document order, as Twilio plays them.
         if exchange.status != 200:
             self.transcript.errors.append(f"{exchange.url} answered HTTP {exchange.status}")
             return None

@@ -26,7 +26,8 @@ from ivr.extensions import db
 from ivr.flows import FlowError, FlowProblem, load_catalog
 from ivr.jobs import QUEUES
 from ivr.models import Answer, SurveyResponse
-from ivr.services import organisation, responses
+from ivr.services.insight import responses
+from ivr.services.organisation import teams as organisation
 from ivr.settings import Settings
 from ivr.simulator import CallTranscript, SimulatedCall
 

@@ -22,7 +22,7 @@ from ivr.models import (
     SurveyResponse,
     TaskStatus,
 )
-from ivr.services import organisation
+from ivr.services.organisation import teams as organisation
 from tests.helpers import ALICE, LOW, Twilio, rows, set_up_team, utc
 
 PRAISE = ["5", "10", "1"]  # CSAT 5, NPS 10, resolved

@@ -30,7 +30,7 @@ from ivr.models import (
     SurveyResponse,
     utcnow,
 )
-from ivr.services.privacy import mask, number_hash
+from ivr.services.consent.privacy import mask, number_hash
 from tests.helpers import API_KEY_HEADER as KEY
 from tests.helpers import Twilio, problems_for, set_up_team, step
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from ivr.extensions import db
-from ivr.services import responses
+from ivr.services.insight import responses
 from tests.helpers import POSTGRES_URL, Twilio
 
 START = "/voice/survey?agent=alice&queue=billing&lang=en"

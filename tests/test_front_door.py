@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ivr.db import upsert_id
 from ivr.extensions import db
 from ivr.models import Agent, AgentLeg, Call, SurveyResponse, utcnow
-from ivr.services import consent
+from ivr.services.consent import do_not_survey as consent
 from ivr.simulator import CallTranscript
 from tests.helpers import Twilio
 

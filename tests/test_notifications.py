@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ivr.extensions import db
 from ivr.jobs import NOTIFICATIONS_QUEUE, QUEUES, SCORING_QUEUE
 from ivr.models import Channel, Notification, NotificationStatus
-from ivr.services import organisation
+from ivr.services.organisation import teams as organisation
 from tests.helpers import ACCOUNT_SID, ALICE, AUTH_TOKEN, LOW, Twilio, set_up_team
 from tests.local_servers import crm_verifies, http_recorder, smtp_server
 

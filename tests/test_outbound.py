@@ -24,8 +24,8 @@ from ivr.extensions import db
 from ivr.jobs import NOTIFICATIONS_QUEUE
 from ivr.jobs.scheduled import housekeeping
 from ivr.models import OutboundState, OutboundSurvey
-from ivr.services import consent
-from ivr.services.outbound import next_allowed, parse_quiet_hours
+from ivr.services.call_control.outbound import next_allowed, parse_quiet_hours
+from ivr.services.consent import do_not_survey as consent
 from tests.helpers import ACCOUNT_SID, AUTH_TOKEN, POSTGRES_URL, Twilio, run_worker
 from tests.helpers import API_KEY_HEADER as KEY
 from tests.local_servers import HttpRecorder, private_redis

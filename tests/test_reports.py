@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from ivr.extensions import db
 from ivr.models import Score, SurveyResponse, utcnow
-from ivr.services import reports
+from ivr.services.insight import reports
 from tests.helpers import Twilio
 
 START = "/voice/survey?agent={agent}&queue={queue}&lang=en"

@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr import create_app
 from ivr.extensions import db
-from ivr.services import api_keys
+from ivr.services.organisation import api_keys
 from ivr.settings import DEV_AUTH_TOKEN, DEV_SERVER_URL, ConfigError, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

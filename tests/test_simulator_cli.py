@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.services import responses
+from ivr.services.insight import responses
 
 
 def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -> None:

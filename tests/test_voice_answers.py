@@ -17,8 +17,8 @@ from ivr.extensions import db
 from ivr.flows.schema import ChoiceStep, RatingStep, YesNoStep
 from ivr.flows.speech import Vocabulary, match, normalise
 from ivr.models import CallbackTask, Sentiment, TranscriptStatus
-from ivr.services import responses
-from ivr.services.flow_versions import registry
+from ivr.services.conversation.flow_versions import registry
+from ivr.services.insight import responses
 from ivr.simulator import CallTranscript
 from tests.helpers import API_KEY_HEADER, AUTH_TOKEN, Twilio, answers_by_step, only_response, says
 from tests.local_servers import http_recorder

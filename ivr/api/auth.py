@@ -18,7 +18,7 @@ from limits import RateLimitItem, parse
 
 from ivr.api.errors import ApiError, error_response
 from ivr.extensions import api_auth
-from ivr.services import api_keys
+from ivr.services.organisation import api_keys
 
 log = logging.getLogger(__name__)
 

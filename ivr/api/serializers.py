@@ -8,8 +8,8 @@ from typing import Any
 from flask import url_for
 
 from ivr.models import CallbackTask, FeedbackItem, Notification, OutboundSurvey, SurveyResponse
+from ivr.services.consent.privacy import mask
 from ivr.services.links import response_link, task_link
-from ivr.services.privacy import mask
 
 
 def _time(value: datetime | None) -> str | None:

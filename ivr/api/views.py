@@ -28,8 +28,11 @@ from ivr.api.schemas import (
 from ivr.api.serializers import feedback_json, outbound_json, response_json, task_detail_json, task_json
 from ivr.api.spec import api_spec, openapi_document, statuses
 from ivr.extensions import api_auth
-from ivr.services import callback_tasks, feedback, outbound, recordings, responses, transfers
-from ivr.services.refusals import Refused
+from ivr.services.call_control import outbound, transfers
+from ivr.services.closed_loop import callback_tasks, feedback
+from ivr.services.conversation import recordings
+from ivr.services.errors import Conflict, DomainError, Invalid, NotFound, Unreachable
+from ivr.services.insight import responses
 from ivr.twilio_rest import recording_media
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,13 @@ RESPONSES = "Survey responses"
 TASKS = "Callback tasks"
 FEEDBACK = "Agents' feedback"
 CALLS = "Call control"
+# How each kind of domain error is answered.
+DOMAIN_STATUSES: list[tuple[type[DomainError], int, str]] = [
+    (Invalid, 400, "bad_request"),
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (Unreachable, 502, "upstream_unavailable"),
+]
 # Ids are PostgreSQL integers: a larger one matches no route (404) instead of failing in the database.
 ID = f"int(min=1, max={MAX_ID})"
 
@@ -240,8 +250,10 @@ def get_survey_call(outbound_id: int) -> Response:
     return jsonify(outbound_json(row))
 
 
-@bp.errorhandler(Refused)
-def refused(exc: Refused) -> Response:
+@bp.errorhandler(DomainError)
+def refused(exc: DomainError) -> Response:
     """What a service refused, and why, in the API's error shape."""
-    code = {400: "bad_request", 404: "not_found", 409: "conflict", 502: "upstream_unavailable"}
-    return error_response(exc.status, code.get(exc.status, "refused"), exc.message)
+    for kind, status, code in DOMAIN_STATUSES:
+        if isinstance(exc, kind):
+            return error_response(status, code, exc.message)
+    return error_response(400, "bad_request", exc.message)  # pragma: no cover - every kind is listed

@@ -8,7 +8,8 @@ from typing import TextIO
 import click
 from flask.cli import AppGroup
 
-from ivr.services import consent, privacy
+from ivr.services.consent import do_not_survey as consent
+from ivr.services.consent import privacy
 from ivr.settings import settings
 
 

@@ -6,8 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from ivr.models import Channel, FeedbackDelivery
-from ivr.services import organisation
-from ivr.services.organisation import OrganisationError
+from ivr.services.organisation import teams as organisation
 
 
 @click.group(cls=AppGroup)
@@ -22,10 +21,7 @@ def supervisors() -> None:
 @click.option("--escalates-to", help="The supervisor who gets this one's overdue tasks ('' for none).")
 def supervisors_save(name: str, email: str | None, phone: str | None, escalates_to: str | None) -> None:
     """Create supervisor NAME, or update the details given."""
-    try:
-        supervisor = organisation.save_supervisor(name, email, phone, escalates_to)
-    except OrganisationError as exc:
-        raise click.ClickException(str(exc)) from None
+    supervisor = organisation.save_supervisor(name, email, phone, escalates_to)
     nxt = supervisor.escalates_to.name if supervisor.escalates_to else "nobody"
     click.echo(f"supervisor {supervisor.name}: {supervisor.email}, {supervisor.phone}, escalates to {nxt}")
 
@@ -54,12 +50,7 @@ def teams_save(
 ) -> None:
     """Create team NAME, or update the details given."""
     channel_list = None if channels is None else [c.strip() for c in channels.split(",") if c.strip()]
-    try:
-        team = organisation.save_team(
-            name, supervisor, channel_list, email, phone, webhook_url, webhook_secret
-        )
-    except OrganisationError as exc:
-        raise click.ClickException(str(exc)) from None
+    team = organisation.save_team(name, supervisor, channel_list, email, phone, webhook_url, webhook_secret)
     owner = team.supervisor.name if team.supervisor else "the team pool"
     click.echo(f"team {team.name}: tasks to {owner}, channels {', '.join(team.channels) or 'none'}")
 
@@ -95,9 +86,6 @@ def agents_save(
     ref: str, display_name: str | None, team: str | None, email: str | None, feedback_delivery: str | None
 ) -> None:
     """Create agent REF (as the telephony platform names them), or update the details given."""
-    try:
-        agent = organisation.save_agent(ref, display_name, team, email, feedback_delivery)
-    except OrganisationError as exc:
-        raise click.ClickException(str(exc)) from None
+    agent = organisation.save_agent(ref, display_name, team, email, feedback_delivery)
     team_name = agent.team.name if agent.team else "no team"
     click.echo(f"agent {agent.ref}: {team_name}, feedback {agent.feedback_delivery.value} to {agent.email}")

@@ -8,8 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from ivr.models import CallbackTask, RootCause, TaskOutcome, TaskStatus, utcnow
-from ivr.services import callback_tasks
-from ivr.services.callback_tasks import TaskError
+from ivr.services.closed_loop import callback_tasks
 
 
 def _utc(value: datetime) -> datetime:
@@ -95,10 +94,7 @@ def tasks_show(task_id: int) -> None:
 @click.option("--by", "who", required=True, help="Who is calling the customer back.")
 def tasks_claim(task_id: int, who: str) -> None:
     """Take a task so that nobody else calls the same customer."""
-    try:
-        task = callback_tasks.claim(task_id, who)
-    except TaskError as exc:
-        raise click.ClickException(str(exc)) from None
+    task = callback_tasks.claim(task_id, who)
     click.echo(f"task {task.id} claimed by {who}; call {task.caller_number or 'the caller'} back")
 
 
@@ -110,8 +106,5 @@ def tasks_claim(task_id: int, who: str) -> None:
 @click.option("--notes")
 def tasks_close(task_id: int, who: str, outcome: str, root_cause: str, notes: str | None) -> None:
     """Mark a task done, with what happened and why the customer was unhappy."""
-    try:
-        task = callback_tasks.close(task_id, who, outcome, root_cause, notes)
-    except TaskError as exc:
-        raise click.ClickException(str(exc)) from None
+    task = callback_tasks.close(task_id, who, outcome, root_cause, notes)
     click.echo(f"task {task.id} done: {outcome}, root cause {root_cause}")

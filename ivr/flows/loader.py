@@ -275,6 +275,7 @@ def _check_condition(
     step_key: str | None,
     field: str,
 ) -> list[FlowProblem]:
+    # One pass over a condition: parse, names, order, reachability; the checks share what they find.
     try:
         condition = Condition.parse(source)
     except ConditionError as exc:

@@ -63,6 +63,7 @@ def _read_yaml(path: Path, root: Path, problems: list[FlowProblem]) -> object:
 
 
 def load_prompts(prompts_dir: Path) -> PromptCatalog:
+    # One pass over prompts/<lang>/: texts, voice, speech and audio per language, problems collected.
     catalog = PromptCatalog()
     problems: list[FlowProblem] = []
     if not prompts_dir.is_dir():

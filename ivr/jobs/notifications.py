@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq import get_current_job
 
-from ivr.services import notifications
+from ivr.services.closed_loop import notifications
 
 
 class DeliveryFailed(RuntimeError):

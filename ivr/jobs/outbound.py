@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ivr.services import outbound
+from ivr.services.call_control import outbound
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from ivr.jobs.relay import dispatch
 from ivr.jobs.scoring import sweep_unscored
 from ivr.outbox import Request, Work
-from ivr.services import callback_tasks, feedback, notifications, outbound, privacy
-from ivr.services.survey import close_stale
+from ivr.services.call_control import outbound
+from ivr.services.closed_loop import callback_tasks, feedback, notifications
+from ivr.services.consent import privacy
+from ivr.services.conversation.closing import close_stale
 from ivr.settings import settings
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from ivr.extensions import db
 from ivr.jobs.relay import dispatch
 from ivr.models import SurveyResponse, utcnow
 from ivr.outbox import Request, Work
-from ivr.services import scoring
+from ivr.services.closed_loop import scoring
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def score_response(response_id: int) -> int | None:
 
     The notifications and the task's deadline it plans are enqueued after its commit (ivr.outbox).
     """
-    scored = scoring.score_response(response_id)
+    scored = scoring.score(response_id)
     if scored is None:
         log.info("response %s: nothing to score (gone or still in progress)", response_id)
         return None

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ivr.models.surveys import SurveyResponse
 
 
-# What the period reports read from each score (ivr.services.reports).
+# What the period reports read from each score (ivr.services.insight.reports).
 REPORT_COLUMNS = ["queue", "agent_id", "csat", "nps", "nps_category"]
 
 

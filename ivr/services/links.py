@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 
 from ivr.settings import settings
 
@@ -22,11 +22,19 @@ def is_call_sid(value: str | None) -> bool:
     return value is not None and CALL_SID.fullmatch(value) is not None
 
 
+def webhook_path(endpoint: str, **values: Any) -> str:
+    """The path (and query) of one of our webhooks, e.g. "voice.survey_step": what TwiML's action
+    and callback attributes carry (Twilio resolves them against the URL it just fetched)."""
+    given = {name: value for name, value in values.items() if value not in (None, "")}
+    if has_request_context():  # under the app's mount point, if it has one
+        return url_for(endpoint, **given)
+    path: str = current_app.url_map.bind("localhost").build(endpoint, given)
+    return path
+
+
 def twilio_url(endpoint: str, **values: Any) -> str:
     """The absolute URL of one of our webhooks (e.g. "voice.survey_start") for Twilio's REST API."""
-    given = {name: value for name, value in values.items() if value not in (None, "")}
-    path = current_app.url_map.bind("localhost").build(endpoint, given)
-    return settings().twilio_base_url + path
+    return settings().twilio_base_url + webhook_path(endpoint, **values)
 
 
 def survey_start_url(

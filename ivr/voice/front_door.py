@@ -1,14 +1,16 @@
 """The front door's webhooks: POST /voice/incoming on a Twilio number, then the invitation and
-the Dial callbacks. Thin: parse Twilio's form, call ivr.services.front_door, answer TwiML."""
+the Dial callbacks. Thin: parse Twilio's form, call one function of
+ivr.services.conversation.front_door, answer TwiML."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from ivr.db import retry_on_disconnect
-from ivr.routing import Invitation, Queue
-from ivr.services import front_door, survey
+from ivr.flows.routing import Invitation
+from ivr.services.conversation import front_door
+from ivr.services.links import webhook_path
 from ivr.voice import bp, form
 from ivr.voice.signature import twilio_webhook
 from ivr.voice.twiml import apology, play_or_say, render_turn, xml
@@ -20,11 +22,13 @@ def _say(target: VoiceResponse | Gather, language: str, key: str) -> None:
     play_or_say(target, language, audio, door.texts[language][key], door.voices[language])
 
 
-def _dial(twiml: VoiceResponse, queue_name: str, queue: Queue, index: int, agreed: bool) -> None:
-    """Ring agent `index`; Twilio calls the action when that leg ends, however it ends."""
-    action = url_for("voice.agent_leg_ended", queue=queue_name, agent=index, agreed=int(agreed))
-    dial = Dial(action=action, method="POST", timeout=queue.ring_seconds, answer_on_bridge=True)
-    address = queue.agents[index]
+def _dial(twiml: VoiceResponse, ring: front_door.Ring) -> None:
+    """Ring one agent; Twilio calls the action when that leg ends, however it ends."""
+    action = webhook_path(
+        "voice.agent_leg_ended", queue=ring.queue_name, agent=ring.index, agreed=int(ring.agreed)
+    )
+    dial = Dial(action=action, method="POST", timeout=ring.queue.ring_seconds, answer_on_bridge=True)
+    address = ring.queue.agents[ring.index]
     if address.startswith("client:"):
         dial.client(address.removeprefix("client:"))
     elif address.startswith("sip:"):
@@ -47,7 +51,7 @@ def incoming() -> Response:
     _say(twiml, arrival.language, "front_door.greeting")
     invite = arrival.invite
     if invite in (Invitation.opt_in, Invitation.opt_out):
-        action = url_for("voice.invitation_answered", queue=arrival.queue_name)
+        action = webhook_path("voice.invitation_answered", queue=arrival.queue_name)
         gather = Gather(
             input="dtmf", num_digits=1, timeout=4, action=action, method="POST", action_on_empty_result=True
         )
@@ -57,20 +61,20 @@ def incoming() -> Response:
     if invite is Invitation.always:
         _say(twiml, arrival.language, "front_door.invite_always")
     _say(twiml, arrival.language, "front_door.connecting")
-    _dial(twiml, arrival.queue_name, arrival.queue, 0, agreed=invite is Invitation.always)
+    agreed = invite is Invitation.always
+    _dial(twiml, front_door.Ring(arrival.queue_name, arrival.queue, arrival.language, 0, agreed))
     return xml(twiml)
 
 
 @bp.post("/incoming/invitation")
 @twilio_webhook
 def invitation_answered() -> Response:
-    queue_name = request.args.get("queue", "")
+    queue_name = form.arg("queue", form.QUEUE) or ""
     call_sid = form.text("CallSid", form.SID) or ""
-    agreed = retry_on_disconnect(front_door.answer_invitation, call_sid, queue_name, form.keys("Digits"))
-    queue, _flow, language = front_door.queue_named(queue_name)
+    ring = retry_on_disconnect(front_door.answer_invitation, call_sid, queue_name, form.keys("Digits"))
     twiml = VoiceResponse()
-    _say(twiml, language, "front_door.connecting")
-    _dial(twiml, queue_name, queue, 0, agreed)
+    _say(twiml, ring.language, "front_door.connecting")
+    _dial(twiml, ring)
     return xml(twiml)
 
 
@@ -78,43 +82,26 @@ def invitation_answered() -> Response:
 @twilio_webhook
 def agent_leg_ended() -> Response:
     """The <Dial> action: the agent leg ended (answered and hung up, busy, no answer...)."""
-    queue_name = request.args.get("queue", "")
-    index_number = form.count("agent")
-    agreed = request.args.get("agreed") == "1"
-    call_sid = form.text("CallSid", form.SID) or ""
-    status = form.text("DialCallStatus", form.STATUS) or "failed"
-    seconds = form.seconds("DialCallDuration")
-    address = retry_on_disconnect(
-        front_door.agent_leg_ended, call_sid, queue_name, index_number, status, seconds
+    leg = front_door.LegEnded(
+        call_sid=form.text("CallSid", form.SID) or "",
+        queue_name=form.arg("queue", form.QUEUE) or "",
+        index=form.count("agent"),
+        dial_status=form.text("DialCallStatus", form.STATUS) or "failed",
+        duration=form.seconds("DialCallDuration"),
+        agreed=request.args.get("agreed") == "1",
+        # Twilio's CallStatus is still in-progress when the agent hung up and the caller stayed.
+        caller_still_there=form.text("CallStatus", form.STATUS) != "completed",
+        from_number=form.text("From", form.NUMBER),
+        to_number=form.text("To", form.NUMBER),
     )
-    queue, flow, language = front_door.queue_named(queue_name)
+    after = retry_on_disconnect(front_door.agent_leg_ended, leg)
+    if after.survey is not None:
+        return xml(render_turn(after.survey))
     twiml = VoiceResponse()
-    if status in ("completed", "answered"):
-        # The agent hung up and the caller is still there (CallStatus in-progress): survey time.
-        if agreed and form.text("CallStatus", form.STATUS) != "completed":
-            start = survey.StartRequest(
-                call_sid=call_sid,
-                agent_ref=address,
-                queue=queue_name,
-                flow_id=flow.id,
-                language=language,
-                from_number=form.text("From", form.NUMBER),
-                to_number=form.text("To", form.NUMBER),
-            )
-            default_flow = current_app.extensions["ivr.settings"].default_flow
-            return xml(render_turn(retry_on_disconnect(survey.start_survey, start, default_flow)))
-        twiml.hangup()
+    if after.ring is not None:
+        _dial(twiml, after.ring)
         return xml(twiml)
-    if status != "canceled" and index_number + 1 < len(queue.agents):
-        _dial(twiml, queue_name, queue, index_number + 1, agreed)  # ring the next agent
-        return xml(twiml)
-    if status != "canceled":  # canceled: the caller hung up while it rang
-        _say(twiml, language, "front_door.no_agents")
+    if after.apologise:
+        _say(twiml, after.language, "front_door.no_agents")
     twiml.hangup()
     return xml(twiml)
-
-
-@bp.errorhandler(front_door.FrontDoorUnavailable)
-def front_door_unavailable(exc: front_door.FrontDoorUnavailable) -> Response:
-    current_app.logger.error("front door unavailable on %s: %s", request.path, exc)
-    return xml(apology())

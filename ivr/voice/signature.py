@@ -8,12 +8,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from flask import abort, current_app, request
+from flask import abort, request
 from twilio.request_validator import (
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
     get_signature_algorithm,
 )
+
+from ivr.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ def public_url() -> str:
     signature would no longer match. Behind a proxy, PUBLIC_BASE_URL (or ProxyFix) gives the
     scheme and host Twilio used.
     """
-    base = current_app.extensions["ivr.settings"].public_base_url or request.host_url.rstrip("/")
+    base = settings().public_base_url or request.host_url.rstrip("/")
     path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
     query = request.query_string.decode("latin-1")
     return base + path + (f"?{query}" if query else "")
@@ -35,7 +37,7 @@ def twilio_webhook(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
         signature = request.headers.get("X-Twilio-Signature", "")
-        validator = RequestValidator(current_app.extensions["ivr.settings"].twilio_auth_token)
+        validator = RequestValidator(settings().twilio_auth_token)
         algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
         if not signature or not validator.validate(public_url(), request.form, signature, algorithm):
             log.warning("rejected %s: bad or missing X-Twilio-Signature (url %s)", request.path, public_url())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, url_for
+from flask import Response
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.flows import CompiledFlow
 from ivr.flows.prompts import LanguageVoice
 from ivr.flows.schema import LanguageStep, RatingStep, RecordStep
-from ivr.services.survey import Turn
+from ivr.services.conversation.turns import Turn
+from ivr.services.links import webhook_path
 
 
 def xml(twiml: VoiceResponse, status: int = 200) -> Response:
@@ -32,7 +33,7 @@ def play_or_say(
     """<Play> a recorded prompt ("<file>?v=<hash>" under prompts/<language>/audio/), else <Say>."""
     if audio is not None:
         name, _, version = audio.partition("?v=")
-        target.play(url_for("voice.prompt_audio", language=language, filename=name, v=version))
+        target.play(webhook_path("voice.prompt_audio", language=language, filename=name, v=version))
         return
     kwargs = {"language": voice.locale}
     if voice.voice:
@@ -50,7 +51,7 @@ def render_turn(turn: Turn) -> VoiceResponse:
             say(twiml, turn.flow, turn.language, turn.closing)
         twiml.hangup()
         return twiml
-    action = url_for(
+    action = webhook_path(
         "voice.survey_step",
         response_id=turn.response_id,
         step_key=step.key,
@@ -103,7 +104,7 @@ def _record(twiml: VoiceResponse, turn: Turn, step: RecordStep, action: str) -> 
     if turn.flow.transcribes(step, turn.language):
         options.update(
             transcribe=True,
-            transcribe_callback=url_for(
+            transcribe_callback=webhook_path(
                 "voice.transcription", response_id=turn.response_id, step_key=step.key
             ),
         )
@@ -114,7 +115,7 @@ def _record(twiml: VoiceResponse, turn: Turn, step: RecordStep, action: str) -> 
         timeout=step.timeout,
         finish_on_key=step.finish_on_key,
         play_beep=step.beep,
-        recording_status_callback=url_for(
+        recording_status_callback=webhook_path(
             "voice.recording_status", response_id=turn.response_id, step_key=step.key
         ),
         recording_status_callback_method="POST",

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, request, send_from_directory
+from flask import Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ivr.db import retry_on_disconnect
 from ivr.extensions import db
 from ivr.flows.prompts import AUDIO_DIR, AUDIO_TYPES
-from ivr.services import recordings, survey
-from ivr.services.recordings import RecordingInput
+from ivr.services.conversation import recordings
+from ivr.services.conversation.answering import answer_step
+from ivr.services.conversation.closing import close_call
+from ivr.services.conversation.recordings import RecordingInput
+from ivr.services.conversation.start import StartRequest, start_survey
+from ivr.services.conversation.turns import Attempt, CallerInput
+from ivr.services.errors import DomainError
+from ivr.settings import settings
 from ivr.voice import bp, form
 from ivr.voice.signature import twilio_webhook
 from ivr.voice.twiml import apology, render_turn, xml
@@ -33,7 +39,7 @@ def survey_start() -> Response:
     if call_sid is None:
         return xml(apology(request.args.get("lang")))
     chain = (form.clean(ref, form.AGENT_REF) for ref in request.args.get("chain", "").split(","))
-    start = survey.StartRequest(
+    start = StartRequest(
         call_sid=call_sid,
         original_call_sid=form.arg("call", form.SID),
         agent_ref=form.arg("agent", form.AGENT_REF),
@@ -44,23 +50,21 @@ def survey_start() -> Response:
         from_number=form.text("From", form.NUMBER),
         to_number=form.text("To", form.NUMBER),
     )
-    default_flow = current_app.extensions["ivr.settings"].default_flow
-    turn = retry_on_disconnect(survey.start_survey, start, default_flow)
-    return xml(render_turn(turn))
+    return xml(render_turn(retry_on_disconnect(start_survey, start)))
 
 
 @bp.post("/survey/<int:response_id>/<step_key>")
 @twilio_webhook
 def survey_step(response_id: int, step_key: str) -> Response:
-    attempt = survey.Attempt(no_input=form.count("ni"), no_match=form.count("nm"))
-    given = survey.CallerInput(
+    attempt = Attempt(no_input=form.count("ni"), no_match=form.count("nm"))
+    given = CallerInput(
         digits=form.keys("Digits"),
         speech=form.text("SpeechResult", form.SPEECH),
         confidence=form.finite("Confidence", 0.0, 1.0),
         recording=_recording(),
     )
     call_sid = form.text("CallSid", form.SID)
-    turn = retry_on_disconnect(survey.answer_step, response_id, step_key, given, attempt, call_sid)
+    turn = retry_on_disconnect(answer_step, response_id, step_key, given, attempt, call_sid)
     return xml(render_turn(turn))
 
 
@@ -95,7 +99,7 @@ def prompt_audio(language: str, filename: str) -> Response:
     hash (?v=), so Twilio and any CDN may keep them for a year."""
     if not language.isalpha() or not any(filename.endswith(ext) for ext in AUDIO_TYPES):
         raise NotFound()
-    folder = current_app.extensions["ivr.settings"].prompts_dir / language / AUDIO_DIR
+    folder = settings().prompts_dir / language / AUDIO_DIR
     versioned = bool(request.args.get("v"))
     max_age = 365 * 24 * 3600 if versioned else 3600
     response = send_from_directory(folder, filename, max_age=max_age, conditional=True)
@@ -110,7 +114,7 @@ def call_status() -> Response:
     call_sid = form.text("CallSid", form.SID)
     if call_sid:
         status = form.text("CallStatus", form.STATUS) or ""
-        retry_on_disconnect(survey.close_call, call_sid, status, form.seconds("CallDuration"))
+        retry_on_disconnect(close_call, call_sid, status, form.seconds("CallDuration"))
     return Response(status=204)
 
 
@@ -127,9 +131,11 @@ def fallback() -> Response:
     return xml(apology(request.args.get("lang")))
 
 
-@bp.errorhandler(survey.SurveyUnavailable)
-def survey_unavailable(exc: survey.SurveyUnavailable) -> Response:
-    log.warning("survey unavailable on %s: %s", request.path, exc)
+@bp.errorhandler(DomainError)
+def refused(exc: DomainError) -> Response:
+    """What the conversation refused (no such survey or step, another call's CallSid, no
+    routing): the caller hears an apology; the log says why."""
+    log.warning("voice webhook %s refused: %s", request.path, exc)
     return xml(apology(request.args.get("lang")))
 
 

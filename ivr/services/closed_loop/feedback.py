@@ -20,8 +20,8 @@ from ivr.models import (
     SurveyResponse,
     utcnow,
 )
-from ivr.services import notifications
-from ivr.services.answers import answer_values
+from ivr.services.closed_loop import notifications
+from ivr.services.conversation.answer_values import answer_values
 from ivr.services.links import response_link
 
 

@@ -21,10 +21,11 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from ivr.extensions import db
 from ivr.models import OutboundState, OutboundSurvey, utcnow
 from ivr.outbox import Work, later
-from ivr.services import consent
+from ivr.services.consent import do_not_survey as consent
+from ivr.services.consent.privacy import number_hash
+from ivr.services.conversation.flow_versions import flow_for
+from ivr.services.errors import Conflict, DomainError, Invalid, NotFound, Unreachable
 from ivr.services.links import call_status_url, is_call_sid, survey_start_url
-from ivr.services.privacy import number_hash
-from ivr.services.refusals import Refused, flow_and_language
 from ivr.settings import settings
 from ivr.twilio_rest import twilio_client
 
@@ -71,29 +72,29 @@ def next_allowed(now: datetime, zone: ZoneInfo, quiet: tuple[time, time]) -> dat
 
 def request_call(request: OutboundRequest, now: datetime | None = None) -> OutboundSurvey:
     """Check the request, write its row and ask for the call to be placed (now, or when the
-    caller's quiet hours end). Raises Refused for a request that cannot be honoured."""
+    caller's quiet hours end). Raises Invalid or Conflict for a request that cannot be honoured."""
     now = now or utcnow()
     config = settings()
     if not E164.match(request.to):
-        raise Refused(400, f"'to' must be an E.164 number like +15557654321, not {request.to[:40]!r}")
+        raise Invalid(f"'to' must be an E.164 number like +15557654321, not {request.to[:40]!r}")
     if request.original_call_sid is not None and not is_call_sid(request.original_call_sid):
-        raise Refused(400, "'call_sid' must be a Twilio Call SID: CA followed by 32 hex digits")
+        raise Invalid("'call_sid' must be a Twilio Call SID: CA followed by 32 hex digits")
     if len(request.agent or "") > MAX_AGENT or len(request.queue or "") > MAX_QUEUE:
-        raise Refused(400, f"'agent' is at most {MAX_AGENT} characters and 'queue' at most {MAX_QUEUE}")
+        raise Invalid(f"'agent' is at most {MAX_AGENT} characters and 'queue' at most {MAX_QUEUE}")
     if not config.twilio_caller_id:
-        raise Refused(409, "set TWILIO_CALLER_ID: the number outbound survey calls come from")
-    compiled = flow_and_language(request.flow_id, request.language, config.default_flow)
+        raise Conflict("set TWILIO_CALLER_ID: the number outbound survey calls come from")
+    compiled = flow_for(request.flow_id, request.language, config.default_flow)
     to_hash = number_hash(request.to)
     if reason := consent.exclusion(to_hash, compiled):
         db.session.rollback()
-        raise Refused(409, f"suppressed: {reason}")
+        raise Conflict(f"suppressed: {reason}")
     call_at = None
     if request.time_zone:
         try:
             zone = ZoneInfo(request.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise Refused(
-                400, f"unknown time zone {request.time_zone[:64]!r} (use e.g. America/New_York)"
+            raise Invalid(
+                f"unknown time zone {request.time_zone[:64]!r} (use e.g. America/New_York)"
             ) from None
         call_at = next_allowed(now, zone, parse_quiet_hours(config.quiet_hours))
     row = OutboundSurvey(
@@ -143,7 +144,7 @@ def waiting(min_age: timedelta, now: datetime | None = None) -> list[int]:
     return list(ids)
 
 
-class TwilioUnreachable(RuntimeError):
+class TwilioUnreachable(Unreachable):
     """Twilio could not be reached (or answered 5xx); the job is retried."""
 
 
@@ -249,8 +250,8 @@ def _consent_now(row: OutboundSurvey) -> str | None:
     """Consent again at the moment of calling: a number listed while its call waited is not called
     (nor one whose flow has gone since)."""
     try:
-        compiled = flow_and_language(row.flow_key, None, settings().default_flow)
-    except Refused as exc:
+        compiled = flow_for(row.flow_key, None, settings().default_flow)
+    except DomainError as exc:
         return exc.message
     return consent.exclusion(row.to_hash, compiled) if row.to_hash else None
 
@@ -264,7 +265,7 @@ def _locked(outbound_id: int) -> OutboundSurvey | None:
 def _locked_one(outbound_id: int) -> OutboundSurvey:
     row = _locked(outbound_id)
     if row is None:  # pragma: no cover - rows are never deleted while a job runs
-        raise LookupError(f"outbound survey {outbound_id} vanished")
+        raise NotFound(f"outbound survey {outbound_id} vanished")
     return row
 
 

@@ -28,16 +28,13 @@ from ivr.models import (
     utcnow,
 )
 from ivr.outbox import Work, later
-from ivr.services import notifications
+from ivr.services.closed_loop import notifications
+from ivr.services.errors import Conflict, Invalid, NotFound
 from ivr.services.links import response_link, task_link
 
 AT_RISK_WINDOW = timedelta(days=30)
 AT_RISK_EXTREME_LOWS = 2
 OPEN_STATUSES = (TaskStatus.open, TaskStatus.claimed, TaskStatus.escalated)
-
-
-class TaskError(ValueError):
-    """The change is not allowed (wrong state, missing outcome); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +131,7 @@ def _message(task: CallbackTask, event: str) -> notifications.Message:
 def _locked(task_id: int) -> CallbackTask:
     task = db.session.scalars(select(CallbackTask).filter_by(id=task_id).with_for_update()).one_or_none()
     if task is None:
-        raise TaskError(f"there is no callback task {task_id}")
+        raise NotFound(f"there is no callback task {task_id}")
     return task
 
 
@@ -142,10 +139,10 @@ def claim(task_id: int, who: str) -> CallbackTask:
     task = _locked(task_id)
     if task.status is TaskStatus.done:
         db.session.rollback()
-        raise TaskError(f"task {task_id} is already done")
+        raise Conflict(f"task {task_id} is already done")
     if task.status is TaskStatus.claimed and task.claimed_by != who:
         db.session.rollback()
-        raise TaskError(f"task {task_id} is already claimed by {task.claimed_by}")
+        raise Conflict(f"task {task_id} is already claimed by {task.claimed_by}")
     task.status = TaskStatus.claimed
     task.claimed_by, task.claimed_at = who, utcnow()
     task.events.append(CallbackTaskEvent(action="claimed", actor=who))
@@ -157,13 +154,13 @@ def close(task_id: int, who: str, outcome: str, root_cause: str, notes: str | No
     try:
         outcome_value, cause_value = TaskOutcome(outcome), RootCause(root_cause)
     except ValueError:
-        raise TaskError(
+        raise Invalid(
             f"outcome must be one of {', '.join(TaskOutcome)}; root cause one of {', '.join(RootCause)}"
         ) from None
     task = _locked(task_id)
     if task.status is TaskStatus.done:
         db.session.rollback()
-        raise TaskError(f"task {task_id} is already done")
+        raise Conflict(f"task {task_id} is already done")
     task.status = TaskStatus.done
     task.outcome, task.root_cause, task.notes = outcome_value, cause_value, notes
     task.closed_by, task.closed_at = who, utcnow()

@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
 from ivr.extensions import db
 from ivr.models import ApiKey, utcnow
-from ivr.settings import Environment
+from ivr.services.errors import Conflict, Invalid, NotFound
+from ivr.settings import Environment, settings
 
 # Accepted only when IVR_ENV=development, so the README's quick start works with no set-up.
 DEV_API_KEY = "dev-api-key"
@@ -22,10 +22,6 @@ KEY_MARK = "ivr_"
 PREFIX_LENGTH = 12
 # last_used_at is written at most this often per key: a busy integrator costs no write per request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-
-
-class KeyNotFound(LookupError):
-    """No active key has that name or prefix, or several do; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +47,7 @@ def create_key(name: str) -> NewKey:
     """A new key; only its hash is kept, so this is the one time it can be shown."""
     name = name.strip()
     if not name:
-        raise ValueError("a key needs a name (who or what uses it)")
+        raise Invalid("a key needs a name (who or what uses it)")
     key = KEY_MARK + secrets.token_urlsafe(32)
     prefix = key[:PREFIX_LENGTH]
     db.session.add(ApiKey(name=name, key_hash=_hash(key), prefix=prefix))
@@ -71,10 +67,10 @@ def revoke(name_or_prefix: str) -> ApiKey:
     if not matches:
         matches = list(db.session.scalars(active.where(ApiKey.name == wanted)))
     if not matches:
-        raise KeyNotFound(f"no active API key is named or prefixed {wanted!r} (see `flask api-keys list`)")
+        raise NotFound(f"no active API key is named or prefixed {wanted!r} (see `flask api-keys list`)")
     if len(matches) > 1:
         prefixes = ", ".join(key.prefix or f"(id {key.id}, no prefix)" for key in matches)
-        raise KeyNotFound(
+        raise Conflict(
             f"{len(matches)} active keys are named {wanted!r}: revoke one by its prefix: {prefixes}"
         )
     [key] = matches
@@ -88,9 +84,9 @@ def authenticate(key: str) -> bool:
     last use is recorded, at most once a minute."""
     if not key:
         return False
-    settings = current_app.extensions["ivr.settings"]
-    allowed = list(settings.ivr_api_keys)
-    if settings.ivr_env is Environment.development:
+    config = settings()
+    allowed = list(config.ivr_api_keys)
+    if config.ivr_env is Environment.development:
         allowed.append(DEV_API_KEY)
     if any(hmac.compare_digest(key.encode(), candidate.encode()) for candidate in allowed):
         return True

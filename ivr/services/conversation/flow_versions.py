@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from ivr.db import upsert_id
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, load_catalog
+from ivr.flows.routing import load_front_door
 from ivr.models import FlowVersion
-from ivr.routing import load_front_door
+from ivr.services.errors import Invalid
 
 
 class FlowRegistry:
@@ -68,3 +69,13 @@ def init_app(app: Flask) -> None:
 def registry() -> FlowRegistry:
     reg: FlowRegistry = current_app.extensions["ivr.flows"]
     return reg
+
+
+def flow_for(flow_id: str | None, language: str | None, default_flow: str) -> CompiledFlow:
+    """The flow a request names (or the default); Invalid for an unknown flow or language."""
+    compiled = registry().flows.get(flow_id or default_flow)
+    if compiled is None:
+        raise Invalid(f"unknown flow {flow_id!r}; known: {', '.join(sorted(registry().flows))}")
+    if language is not None and language not in compiled.flow.languages:
+        raise Invalid(f"flow {compiled.id!r} has no language {language!r}; it has {compiled.flow.languages}")
+    return compiled

@@ -17,9 +17,9 @@ from ivr.flows.compiled import CompiledFlow
 from ivr.flows.conditions import SENTIMENT
 from ivr.flows.schema import RatingStep
 from ivr.models import Recording, Score, Sentiment, SurveyResponse, utcnow
-from ivr.services import callback_tasks, feedback, notifications, sentiment
-from ivr.services.answers import answer_values
-from ivr.services.flow_versions import registry
+from ivr.services.closed_loop import callback_tasks, feedback, notifications, sentiment
+from ivr.services.conversation.answer_values import answer_values
+from ivr.services.conversation.flow_versions import registry
 
 
 def nps_category(nps: int | None) -> str | None:
@@ -96,7 +96,7 @@ def score_fields(response: SurveyResponse, compiled: CompiledFlow) -> dict[str, 
     }
 
 
-def score_response(response_id: int) -> Scored | None:
+def score(response_id: int) -> Scored | None:
     """Write (or rewrite) the response's score and close the loop; safe to run any number of times."""
     # The row lock makes concurrent runs for one response take turns (PostgreSQL; SQLite
     # serialises writers anyway), so each sees what the other committed. FOR NO KEY UPDATE, not

@@ -1,6 +1,6 @@
 """Who may be surveyed: the do-not-survey list (opt-outs and admin entries) and "once in N days".
 
-Numbers are matched through their keyed hash (ivr.services.privacy); the list never stores a
+Numbers are matched through their keyed hash (ivr.services.consent.privacy); the list never stores a
 number itself, so an export can be shared without leaking who is on it.
 """
 
@@ -19,7 +19,7 @@ from ivr.db import insert_ignore
 from ivr.extensions import db
 from ivr.flows import CompiledFlow
 from ivr.models import Call, Disposition, DoNotSurvey, FlowVersion, ListSource, SurveyResponse, utcnow
-from ivr.services.privacy import mask, number_hash
+from ivr.services.consent.privacy import mask, number_hash
 
 log = logging.getLogger(__name__)
 

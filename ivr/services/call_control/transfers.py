@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from ivr.services.conversation.flow_versions import flow_for
+from ivr.services.errors import Conflict, Invalid, NotFound, Unreachable
 from ivr.services.links import is_call_sid, survey_start_url
-from ivr.services.refusals import Refused, flow_and_language
 from ivr.settings import settings
 from ivr.twilio_rest import twilio_client
 
@@ -40,11 +41,11 @@ def send_to_survey(
     chain: list[str] | None = None,
 ) -> Transfer:
     if not is_call_sid(call_sid):
-        raise Refused(400, "the call must be a Twilio Call SID: CA followed by 32 hex digits")
+        raise Invalid("the call must be a Twilio Call SID: CA followed by 32 hex digits")
     refs = [agent or "", queue or "", *(chain or [])]
     if any(len(ref) > MAX_REF for ref in refs) or len(queue or "") > 128:
-        raise Refused(400, "agent and chain references are at most 255 characters, a queue at most 128")
-    compiled = flow_and_language(flow_id, language, settings().default_flow)
+        raise Invalid("agent and chain references are at most 255 characters, a queue at most 128")
+    compiled = flow_for(flow_id, language, settings().default_flow)
     url = survey_start_url(
         flow_id=compiled.id, agent=agent, queue=queue, language=language, chain=chain or []
     )
@@ -52,12 +53,12 @@ def send_to_survey(
         call = twilio_client().calls(call_sid).update(url=url, method="POST")
     except TwilioRestException as exc:
         if exc.status == 404:
-            raise Refused(404, f"Twilio has no call {call_sid}") from exc
+            raise NotFound(f"Twilio has no call {call_sid}") from exc
         if exc.code == CALL_NOT_IN_PROGRESS:
-            raise Refused(409, f"call {call_sid} is not in progress: the caller has hung up") from exc
-        raise Refused(502, f"Twilio refused the redirect (HTTP {exc.status}, code {exc.code})") from exc
+            raise Conflict(f"call {call_sid} is not in progress: the caller has hung up") from exc
+        raise Unreachable(f"Twilio refused the redirect (HTTP {exc.status}, code {exc.code})") from exc
     except (TwilioException, OSError) as exc:
         log.warning("redirecting %s: Twilio could not be reached: %s", call_sid, exc)
-        raise Refused(502, "Twilio could not be reached; try again") from exc
+        raise Unreachable("Twilio could not be reached; try again") from exc
     log.info("call %s sent to the survey (%s)", call_sid, url)
     return Transfer(call_sid, url, getattr(call, "status", None))

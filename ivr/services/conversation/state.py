@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, select, update
 
 from ivr.extensions import db
 from ivr.models import Answer, Disposition, LanguageSource, SurveyResponse, utcnow
-from ivr.services.answers import answer_value
+from ivr.services.conversation.answer_values import answer_value
 
 _responses = cast(Table, SurveyResponse.__table__)
 _answers = cast(Table, Answer.__table__)

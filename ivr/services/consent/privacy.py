@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
 from ivr.extensions import db
@@ -24,6 +23,7 @@ from ivr.models import (
     SurveyResponse,
     utcnow,
 )
+from ivr.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,11 @@ PURGED = "(purged)"
 
 
 def _key() -> bytes:
-    settings = current_app.extensions["ivr.settings"]
-    if settings.caller_hash_key:
-        return str(settings.caller_hash_key).encode()
+    config = settings()
+    if config.caller_hash_key:
+        return str(config.caller_hash_key).encode()
     # Derived, so the raw SECRET_KEY is never the hash key itself.
-    return hmac.new(settings.secret_key.encode(), b"caller-number-hash", hashlib.sha256).digest()
+    return hmac.new(config.secret_key.encode(), b"caller-number-hash", hashlib.sha256).digest()
 
 
 def normalise_number(number: str) -> str:

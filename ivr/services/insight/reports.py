@@ -98,7 +98,7 @@ def queue_daily_trend(days: int = 30, queue: str | None = None) -> list[DailyPoi
             func.count(),
             func.avg(Score.csat),
             func.sum(case((Score.csat <= CSAT_BOTTOM_BOX, 1), else_=0)),
-            # The category scoring decided (ivr.services.scoring.nps_category), not the cut-offs again.
+            # The category scoring decided (closed_loop.scoring.nps_category), not the cut-offs again.
             func.sum(case((Score.nps_category == "promoter", 1), else_=0)),
             func.sum(case((Score.nps_category == "detractor", 1), else_=0)),
             func.count(Score.nps),

@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from ivr.db import insert_ignore
 from ivr.extensions import db
 from ivr.flows.schema import RecordStep
-from ivr.models import Answer, AnswerStatus, Recording, SurveyResponse, TranscriptStatus, utcnow
+from ivr.models import AnswerStatus, Recording, SurveyResponse, TranscriptStatus, utcnow
 from ivr.outbox import Work, later
-from ivr.services.flow_versions import registry
+from ivr.services.conversation import records
+from ivr.services.conversation.flow_versions import registry
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +68,7 @@ def recording_status(
         .where(SurveyResponse.id == response_id, SurveyResponse.survey_call_sid == call_sid)
         .exists()
     )
-    known = db.session.scalar(
-        update(Recording)
-        .where(Recording.recording_sid == recording.sid, Recording.response_id == response_id, own_call)
-        .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
-        .returning(Recording.id)
-        .execution_options(synchronize_session=False)
-    )
-    if known is not None:
+    if _set_status(response_id, recording, status, own_call):
         db.session.commit()
         return False
     response, step = _response_and_step(response_id, step_key)
@@ -95,31 +89,31 @@ def recording_status(
     if status == "completed" and long_enough(step, recording):
         compiled = registry().for_version(response.flow_version_id)
         store(response_id, step_key, recording, transcribe=compiled.transcribes(step, response.language))
-        stored_answer = (
-            insert_ignore(
-                Answer,
-                {
-                    "response_id": response_id,
-                    "step_key": step_key,
-                    "status": AnswerStatus.answered,
-                    "raw_input": recording.sid,
-                    "value": RECORDED,
-                },
-                ["response_id", "step_key"],
-            )
-            is not None
+        stored_answer = records.insert_answer(
+            response_id, step_key, AnswerStatus.answered, recording.sid, RECORDED
         )
-    db.session.execute(
-        update(Recording)
-        .where(Recording.recording_sid == recording.sid, Recording.response_id == response_id)
-        .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
-    )
+    _set_status(response_id, recording, status)
     if stored_answer and response.disposition.is_final:
         later(Work.score_response, response_id)
     db.session.commit()
     if stored_answer:
         log.info("response %s: comment %s saved from the recording callback", response_id, recording.sid)
     return stored_answer
+
+
+def _set_status(
+    response_id: int, recording: RecordingInput, status: str, *conditions: ColumnElement[bool]
+) -> bool:
+    """Record what the status callback says about this response's recording; False when there
+    is no such recording (or the conditions do not hold)."""
+    updated = db.session.scalar(
+        update(Recording)
+        .where(Recording.recording_sid == recording.sid, Recording.response_id == response_id, *conditions)
+        .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
+        .returning(Recording.id)
+        .execution_options(synchronize_session=False)
+    )
+    return updated is not None
 
 
 def transcription(

@@ -6,17 +6,14 @@ from sqlalchemy import select
 
 from ivr.extensions import db
 from ivr.models import Agent, Channel, FeedbackDelivery, Supervisor, Team
-
-
-class OrganisationError(ValueError):
-    """A name that does not exist or a value that is not allowed; the message says which."""
+from ivr.services.errors import Invalid, NotFound
 
 
 def _supervisor(name: str) -> Supervisor:
     supervisor = db.session.scalar(select(Supervisor).filter_by(name=name))
     if supervisor is None:
         db.session.rollback()
-        raise OrganisationError(f"there is no supervisor named {name!r}")
+        raise NotFound(f"there is no supervisor named {name!r}")
     return supervisor
 
 
@@ -24,7 +21,7 @@ def _team(name: str) -> Team:
     team = db.session.scalar(select(Team).filter_by(name=name))
     if team is None:
         db.session.rollback()
-        raise OrganisationError(f"there is no team named {name!r}")
+        raise NotFound(f"there is no team named {name!r}")
     return team
 
 
@@ -47,7 +44,7 @@ def save_supervisor(
     if escalates_to is not None:
         if escalates_to == name:
             db.session.rollback()
-            raise OrganisationError("a supervisor cannot escalate to themselves")
+            raise Invalid("a supervisor cannot escalate to themselves")
         supervisor.escalates_to = _supervisor(escalates_to) if escalates_to else None
     db.session.commit()
     return supervisor
@@ -72,12 +69,14 @@ def save_team(
         unknown = [c for c in channels if c not in set(Channel)]
         if unknown:
             db.session.rollback()
-            raise OrganisationError(f"unknown channel(s) {unknown}; choose from {', '.join(Channel)}")
+            raise Invalid(f"unknown channel(s) {unknown}; choose from {', '.join(Channel)}")
         team.channels = list(dict.fromkeys(channels))
     _set_given(team, email=email, phone=phone, webhook_url=webhook_url, webhook_secret=webhook_secret)
     if Channel.webhook in team.channels and not (team.webhook_url and team.webhook_secret):
         db.session.rollback()
-        raise OrganisationError("the webhook channel needs --webhook-url and --webhook-secret")
+        raise Invalid(
+            "the webhook channel needs a webhook URL and a webhook secret", "webhook_url", "webhook_secret"
+        )
     db.session.commit()
     return team
 

@@ -1,0 +1,81 @@
+"""Closing surveys: the call's status callback, and housekeeping for callbacks that never came.
+A survey still open on an ended call becomes partial (some answers) or breakoff (none), or
+failed when the call failed, and is scored."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import Case, case, func, or_, select, update
+
+from ivr.extensions import db
+from ivr.models import Answer, AnswerStatus, Call, Disposition, SurveyResponse, utcnow
+from ivr.outbox import Work, later
+
+log = logging.getLogger(__name__)
+
+# Twilio's CallStatus values that mean the call is over.
+CALL_ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+def close_call(call_sid: str, call_status: str, duration: int | None) -> list[int]:
+    """The call's status callback: an open survey on an ended call becomes partial or breakoff."""
+    if call_status not in CALL_ENDED:
+        return []
+    now = utcnow()
+    db.session.execute(
+        update(Call)
+        .where(Call.call_sid == call_sid)
+        .values(status=call_status, duration_seconds=duration, ended_at=func.coalesce(Call.ended_at, now))
+    )
+    closed = db.session.scalars(
+        update(SurveyResponse)
+        .where(
+            SurveyResponse.disposition == Disposition.in_progress,
+            or_(
+                SurveyResponse.survey_call_sid == call_sid,
+                SurveyResponse.call_id.in_(select(Call.id).where(Call.call_sid == call_sid)),
+            ),
+        )
+        .values(
+            disposition=Disposition.failed if call_status == "failed" else _partial_or_breakoff(),
+            ended_at=now,
+            current_step=None,
+        )
+        .returning(SurveyResponse.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for response_id in closed:
+        later(Work.score_response, response_id)
+    db.session.commit()
+    return list(closed)
+
+
+def close_stale(older_than_minutes: int) -> list[int]:
+    """Close surveys still in progress long after they started: the call's status callback never
+    came (a lost request, a misconfigured number). Each becomes partial or breakoff and is scored."""
+    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+    closed = db.session.scalars(
+        update(SurveyResponse)
+        .where(SurveyResponse.disposition == Disposition.in_progress, SurveyResponse.started_at < cutoff)
+        .values(disposition=_partial_or_breakoff(), ended_at=utcnow(), current_step=None)
+        .returning(SurveyResponse.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for response_id in closed:
+        later(Work.score_response, response_id)
+    db.session.commit()
+    if closed:
+        log.warning("closed %s stale survey(s) whose status callback never came: %s", len(closed), closed)
+    return list(closed)
+
+
+def _partial_or_breakoff() -> Case[Disposition]:
+    """An unfinished survey's disposition, in SQL: partial with an answer, else breakoff."""
+    answered = (
+        select(Answer.id)
+        .where(Answer.response_id == SurveyResponse.id, Answer.status == AnswerStatus.answered)
+        .exists()
+    )
+    return case((answered, Disposition.partial), else_=Disposition.breakoff)

@@ -1,0 +1,185 @@
+"""The front door on a Twilio number: greet, invite to the survey, ring the queue's agents in
+turn, and after the agent leg start the survey on the same call when the caller agreed.
+
+One function per webhook, each owning its transaction. Decisions travel in the URLs Twilio calls
+back (signed by Twilio), so nothing about a call in progress is kept in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+
+from ivr.extensions import db
+from ivr.flows import CompiledFlow
+from ivr.flows.routing import FrontDoor, Invitation, Queue
+from ivr.models import Disposition, LanguageSource, utcnow
+from ivr.outbox import Work, later
+from ivr.services.consent import do_not_survey as consent
+from ivr.services.conversation import records
+from ivr.services.conversation.flow_versions import registry
+from ivr.services.conversation.start import StartRequest, begin_survey
+from ivr.services.conversation.turns import Turn
+from ivr.services.errors import NotFound
+from ivr.settings import settings
+
+# Twilio's DialCallStatus values that mean the agent answered.
+ANSWERED = frozenset({"completed", "answered"})
+
+
+@dataclass(frozen=True)
+class Arrival:
+    queue_name: str
+    queue: Queue
+    flow: CompiledFlow
+    language: str
+    # How to invite: None when there is nothing to ask (no survey, or the rules say no).
+    invite: Invitation | None
+
+
+@dataclass(frozen=True)
+class Ring:
+    """Ring agent `index` of the queue (after the greeting, or after the last agent's leg)."""
+
+    queue_name: str
+    queue: Queue
+    language: str
+    index: int
+    agreed: bool
+
+
+@dataclass(frozen=True)
+class AfterLeg:
+    """What follows an agent leg: the survey (its first turn), the next agent, or the end."""
+
+    language: str
+    survey: Turn | None = None
+    ring: Ring | None = None
+    # Nobody answered: say so before hanging up (not when the caller hung up while it rang).
+    apologise: bool = False
+
+
+def front_door() -> FrontDoor:
+    door: FrontDoor | None = current_app.extensions.get("ivr.front_door")
+    if door is None:
+        raise NotFound("there is no callflows/routing/queues.yaml")
+    return door
+
+
+def queue_named(name: str) -> tuple[Queue, CompiledFlow, str]:
+    queue = front_door().routing.queues.get(name)
+    if queue is None:
+        raise NotFound(f"unknown queue {name!r}")
+    flow = registry().flows[queue.flow or settings().default_flow]
+    return queue, flow, flow.language_or_default(queue.language)
+
+
+def arrive(call_sid: str, from_number: str | None, to_number: str | None) -> Arrival:
+    """A call to one of our numbers: record it and decide how (and whether) to invite."""
+    name, _queue = front_door().routing.queue_for(to_number)
+    queue, flow, language = queue_named(name)
+    call_id = records.upsert_call(call_sid, from_number, to_number, name)
+    from_hash = records.caller_hash(from_number)
+    invite: Invitation | None = queue.invitation
+    if invite is Invitation.none:
+        invite = None
+    elif from_hash and consent.exclusion(from_hash, flow, call_id):
+        _closed_response(call_id, call_sid, flow, language, name, Disposition.suppressed)
+        invite = None
+    db.session.commit()
+    return Arrival(name, queue, flow, language, invite)
+
+
+def answer_invitation(call_sid: str, queue_name: str, digits: str | None) -> Ring:
+    """The caller's answer to the invitation; a no is recorded as a declined response. Either
+    way the first agent is rung next."""
+    queue, flow, language = queue_named(queue_name)
+    keys = (digits or "").strip()
+    agreed = keys == "1" if queue.invitation is Invitation.opt_in else keys != "9"
+    if not agreed:
+        call_id = records.call_id(call_sid)
+        if call_id is not None:
+            _closed_response(call_id, call_sid, flow, language, queue_name, Disposition.declined)
+    db.session.commit()
+    return Ring(queue_name, queue, language, 0, agreed)
+
+
+@dataclass(frozen=True)
+class LegEnded:
+    """Twilio's Dial action: how agent `index`'s leg ended."""
+
+    call_sid: str
+    queue_name: str
+    index: int
+    dial_status: str
+    duration: int | None
+    agreed: bool
+    caller_still_there: bool
+    from_number: str | None = None
+    to_number: str | None = None
+
+
+def agent_leg_ended(leg: LegEnded) -> AfterLeg:
+    """Record the agent leg with its outcome and times, then decide what follows in the same
+    transaction: the survey when the agent answered and the caller agreed and is still there,
+    else the next agent, else an apology."""
+    queue, flow, language = queue_named(leg.queue_name)
+    if not 0 <= leg.index < len(queue.agents):
+        raise NotFound(f"queue {leg.queue_name!r} has no agent {leg.index}")
+    address = queue.agents[leg.index]
+    call_id = records.call_id(leg.call_sid)
+    if call_id is None:
+        raise NotFound(f"no call {leg.call_sid}")
+    now = utcnow()
+    records.add_leg(
+        call_id,
+        records.upsert_agent(address, "the front door"),
+        # The front door rings agents in order: the n-th ring is leg n, so a repeated Dial
+        # callback from Twilio finds its leg already there.
+        leg.index + 1,
+        leg.queue_name,
+        "completed" if leg.dial_status in ANSWERED else leg.dial_status,
+        started_at=now - timedelta(seconds=leg.duration or 0),
+        ended_at=now,
+    )
+    after = AfterLeg(language)
+    if leg.dial_status in ANSWERED:
+        if leg.agreed and leg.caller_still_there:  # the agent hung up, the caller stayed: survey time
+            start = StartRequest(
+                call_sid=leg.call_sid,
+                agent_ref=address,
+                queue=leg.queue_name,
+                flow_id=flow.id,
+                language=language,
+                from_number=leg.from_number,
+                to_number=leg.to_number,
+            )
+            after = AfterLeg(language, survey=begin_survey(start))
+    elif leg.dial_status != "canceled":  # canceled: the caller hung up while it rang
+        if leg.index + 1 < len(queue.agents):
+            after = AfterLeg(language, ring=Ring(leg.queue_name, queue, language, leg.index + 1, leg.agreed))
+        else:
+            after = AfterLeg(language, apologise=True)
+    db.session.commit()
+    return after
+
+
+def _closed_response(
+    call_id: int, call_sid: str, flow: CompiledFlow, language: str, queue: str, disposition: Disposition
+) -> None:
+    """A response that ended before any question (declined, or suppressed by the rules), scored
+    like any other so that nothing waits for it."""
+    response_id = records.insert_response(
+        call_id=call_id,
+        survey_call_sid=call_sid,
+        flow_version_id=registry().version_id(flow),
+        queue=queue,
+        language=language,
+        language_source=LanguageSource.ivr,
+        disposition=disposition,
+        ended_at=utcnow(),
+    )
+    if response_id is not None:
+        later(Work.score_response, response_id)
