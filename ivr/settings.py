@@ -89,6 +89,28 @@ class Settings(BaseSettings):
     # Responses older than this lose their personal data (numbers, transcripts, recordings'
     # links, verbatims) to `flask data purge`, run daily by the scheduler; scores stay. None: keep.
     retention_days: int | None = Field(default=None, ge=1)
+    # What a supervisor may record when closing a callback task (comma separated); the notes
+    # take whatever else they have to say.
+    task_outcomes: Annotated[list[str], NoDecode] = [
+        "resolved",
+        "apologised",
+        "compensated",
+        "unreachable",
+        "declined",
+    ]
+    task_root_causes: Annotated[list[str], NoDecode] = [
+        "agent_behaviour",
+        "agent_knowledge",
+        "process",
+        "product",
+        "policy",
+        "billing",
+        "technical",
+        "wait_time",
+        "other",
+    ]
+    # A signed-in session ends after this long without a request.
+    session_minutes: int = Field(default=8 * 60, ge=5)
     callflows_dir: Path = PROJECT_ROOT / "callflows"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -98,6 +120,20 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("task_outcomes", "task_root_causes", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("task_outcomes", "task_root_causes")
+    @classmethod
+    def _short_items(cls, value: list[str]) -> list[str]:
+        if not value or any(len(item) > 64 for item in value):
+            raise ValueError("give one or more items, each at most 64 characters")
         return value
 
     @field_validator("notification_retry_intervals", mode="before")

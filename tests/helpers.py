@@ -25,9 +25,11 @@ from twilio.request_validator import RequestValidator
 from ivr.extensions import db
 from ivr.flows import FlowError, FlowProblem, load_catalog
 from ivr.jobs import QUEUES
-from ivr.models import Answer, SurveyResponse
+from ivr.models import Answer, Role, SurveyResponse
 from ivr.services.insight import responses
 from ivr.services.organisation import teams as organisation
+from ivr.services.organisation import users
+from ivr.services.policy import OPERATOR
 from ivr.settings import Settings
 from ivr.simulator import CallTranscript, SimulatedCall
 
@@ -38,6 +40,8 @@ REDIS_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AUTH_TOKEN = "test-auth-token"
 SECRET_KEY = "test-secret-key-0123456789"
 API_KEY = "test-api-key"
+# Every test user's password.
+PASSWORD = "correct horse battery staple"
 API_KEY_HEADER = {"Authorization": f"Bearer {API_KEY}"}
 BASE_URL = "http://localhost"
 ACCOUNT_SID = "AC" + "6" * 32  # the account tests/local_servers.py's stand-in for Twilio's API serves
@@ -133,6 +137,8 @@ def set_up_team(app: Flask, channels: list[str] | None = None, **team: str) -> N
         )
         organisation.save_team("Support", supervisor="Sam", channels=channels or [], **team)
         organisation.save_agent("alice", team="Support", email="alice@example.com")
+        for name in ("Morgan", "Sam"):
+            users.create_user(f"{name.lower()}@example.com", PASSWORD, Role.supervisor, None, name, name)
 
 
 def rows(app: Flask, model: type) -> list:  # type: ignore[type-arg]
@@ -142,7 +148,7 @@ def rows(app: Flask, model: type) -> list:  # type: ignore[type-arg]
 
 def only_response(app: Flask) -> SurveyResponse:
     with app.app_context():
-        found = responses.find_responses()
+        found = responses.find_responses(OPERATOR)
         assert len(found) == 1
         return found[0]
 

@@ -189,7 +189,7 @@ def test_housekeeping_escalates_a_deadline_whose_job_was_lost(app: Flask, twilio
 def test_claimed_tasks_are_not_escalated(team_app: Flask, twilio: Twilio) -> None:
     twilio.play(ALICE, LOW)
     runner = team_app.test_cli_runner()
-    assert runner.invoke(args=["tasks", "claim", "1", "--by", "Sam"]).exit_code == 0
+    assert runner.invoke(args=["tasks", "claim", "1", "--by", "sam@example.com"]).exit_code == 0
     with team_app.app_context():
         db.session.execute(update(CallbackTask).values(due_at=datetime.now(UTC) - timedelta(hours=1)))
         db.session.commit()
@@ -209,19 +209,39 @@ def test_cli_lists_claims_and_closes_tasks(app_factory: Callable[..., Flask]) ->
     assert "alice" in listing.output and "Sam" in listing.output and "+15551230003" in listing.output
     assert "in 24.0 h" in listing.output or "in 23.9 h" in listing.output
 
-    claimed = runner.invoke(args=["tasks", "claim", "1", "--by", "Sam"])
+    claimed = runner.invoke(args=["tasks", "claim", "1", "--by", "sam@example.com"])
     assert claimed.exit_code == 0 and "claimed by Sam" in claimed.output
-    taken = runner.invoke(args=["tasks", "claim", "1", "--by", "Morgan"])
+    taken = runner.invoke(args=["tasks", "claim", "1", "--by", "morgan@example.com"])
     assert taken.exit_code == 1 and "already claimed by Sam" in taken.output
 
-    no_cause = runner.invoke(args=["tasks", "close", "1", "--by", "Sam", "--outcome", "resolved"])
+    no_cause = runner.invoke(args=["tasks", "close", "1", "--by", "sam@example.com", "--outcome", "resolved"])
     assert no_cause.exit_code == 2 and "--root-cause" in no_cause.output
     closed = runner.invoke(
-        args=["tasks", "close", "1", "--by", "Sam", "--outcome", "resolved", "--root-cause", "billing"]
+        args=[
+            "tasks",
+            "close",
+            "1",
+            "--by",
+            "sam@example.com",
+            "--outcome",
+            "resolved",
+            "--root-cause",
+            "billing",
+        ]
     )
     assert closed.exit_code == 0, closed.output
     again = runner.invoke(
-        args=["tasks", "close", "1", "--by", "Sam", "--outcome", "resolved", "--root-cause", "billing"]
+        args=[
+            "tasks",
+            "close",
+            "1",
+            "--by",
+            "sam@example.com",
+            "--outcome",
+            "resolved",
+            "--root-cause",
+            "billing",
+        ]
     )
     assert again.exit_code == 1 and "already done" in again.output
 

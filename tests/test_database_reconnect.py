@@ -8,6 +8,7 @@ from flask import Flask
 
 from ivr.extensions import db
 from ivr.services.insight import responses
+from ivr.services.policy import OPERATOR
 from tests.helpers import POSTGRES_URL, Twilio
 
 START = "/voice/survey?agent=alice&queue=billing&lang=en"
@@ -50,7 +51,7 @@ def test_webhooks_survive_their_connections_being_killed(app_factory, backend: s
     status, _ = twilio.post("/voice/status", {"CallSid": "CA-cut", "CallStatus": "completed"})
     assert status == 204
     with app.app_context():
-        [response] = responses.find_responses(call_sid="CA-cut")
+        [response] = responses.find_responses(OPERATOR, call_sid="CA-cut")
         assert [(a.step_key, a.value) for a in response.answers] == [("csat", "4")]
         assert response.disposition.value == "partial"
         assert response.score is not None and response.score.csat == 4

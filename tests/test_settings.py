@@ -150,7 +150,7 @@ def test_in_production_the_development_key_and_token_are_never_accepted(
     app = create_app(database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}", instance_dir=tmp_path)
     with app.app_context():
         db.create_all()
-        assert api_keys.authenticate("dev-api-key") is False
+        assert api_keys.authenticate("dev-api-key") is None
     url = "https://survey.example.com/voice/fallback"
     signed = RequestValidator(DEV_AUTH_TOKEN).compute_signature(url, {"CallSid": "CA1"})
     answer = app.test_client().post(

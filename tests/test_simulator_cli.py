@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr.services.insight import responses
+from ivr.services.policy import OPERATOR
 
 
 def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -> None:
@@ -29,7 +30,7 @@ def test_simulate_plays_a_whole_survey_over_http(app: Flask, live_server: str) -
     assert lines[-3] == "  caller hears: Gracias por su opinión. Adiós."
     assert "call ended; 8 webhooks sent." in lines  # and the recording's status callback
     with app.app_context():
-        [response] = responses.find_responses(call_sid="CA-cli")
+        [response] = responses.find_responses(OPERATOR, call_sid="CA-cli")
         assert response.agent is not None and response.agent.ref == "bob"
         assert {a.step_key: a.value for a in response.answers} == {
             "csat": "2",
@@ -52,7 +53,7 @@ def test_simulate_interactively_with_a_hang_up(app: Flask, live_server: str) -> 
     assert result.exit_code == 0, result.output
     assert "caller hung up; 4 webhooks sent." in result.output
     with app.app_context():
-        [response] = responses.find_responses(call_sid="CA-typed")
+        [response] = responses.find_responses(OPERATOR, call_sid="CA-typed")
         assert response.disposition.value == "partial"
         assert [(a.step_key, a.value, a.no_input_count) for a in response.answers] == [("csat", "4", 1)]
 

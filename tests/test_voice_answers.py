@@ -19,6 +19,7 @@ from ivr.flows.speech import Vocabulary, match, normalise
 from ivr.models import CallbackTask, Sentiment, TranscriptStatus
 from ivr.services.conversation.flow_versions import registry
 from ivr.services.insight import responses
+from ivr.services.policy import OPERATOR
 from ivr.simulator import CallTranscript
 from tests.helpers import API_KEY_HEADER, AUTH_TOKEN, Twilio, answers_by_step, only_response, says
 from tests.local_servers import http_recorder
@@ -365,7 +366,7 @@ def _tasks(app: Flask) -> list[CallbackTask]:
 
 def _responses(app: Flask) -> list:  # type: ignore[type-arg]
     with app.app_context():
-        found = responses.find_responses()
+        found = responses.find_responses(OPERATOR)
         for response in found:
             _ = response.answers  # loaded while the session is open
         return found

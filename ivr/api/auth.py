@@ -18,7 +18,9 @@ from limits import RateLimitItem, parse
 
 from ivr.api.errors import ApiError, error_response
 from ivr.extensions import api_auth
+from ivr.services import policy
 from ivr.services.organisation import api_keys
+from ivr.services.policy import Principal
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +83,23 @@ def _count_failure(token: str) -> None:
 
 
 @api_auth.verify_token
-def verify_token(token: str) -> bool:
+def verify_token(token: str) -> Principal | None:
+    """The key's principal (Flask-HTTPAuth's current user), refused (403) on a route its roles
+    may not use (ivr.services.policy)."""
     _refuse_if_over_limit()
-    if api_keys.authenticate(token):
-        return True
-    _count_failure(token)
-    return False
+    found = api_keys.authenticate(token)
+    if found is None:
+        _count_failure(token)
+        return None
+    if not policy.may_use(found, request.endpoint):
+        raise ApiError(403, "forbidden", f"{found.label} may not use {request.method} {request.path}")
+    return found
+
+
+def principal() -> Principal:
+    """Who the current API request is (after the key was checked)."""
+    current: Principal = api_auth.current_user()
+    return current
 
 
 @api_auth.error_handler

@@ -17,9 +17,7 @@ from ivr.models import (
     FeedbackKind,
     LanguageSource,
     NotificationStatus,
-    RootCause,
     Sentiment,
-    TaskOutcome,
     TaskStatus,
     TranscriptStatus,
 )
@@ -176,13 +174,13 @@ class TaskOut(TaskSummary):
     team: str | None
     assignee: str | None
     caller_number: str | None = Field(description="in full: the supervisor calls this number back")
-    claimed_by: str | None
+    claimed_by: str | None = Field(description="the e-mail of the user who claimed it")
     claimed_at: Timestamp | None
     escalated_at: Timestamp | None
-    closed_by: str | None
+    closed_by: str | None = Field(description="the e-mail of the user who closed it")
     closed_at: Timestamp | None
-    outcome: TaskOutcome | None
-    root_cause: RootCause | None
+    outcome: str | None
+    root_cause: str | None
     notes: str | None
     created_at: Timestamp | None
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import url_for
 
-from ivr.models import CallbackTask, FeedbackItem, Notification, OutboundSurvey, SurveyResponse
+from ivr.models import CallbackTask, FeedbackItem, Notification, OutboundSurvey, Role, SurveyResponse
+from ivr.services import policy
 from ivr.services.consent.privacy import mask
 from ivr.services.links import response_link, task_link
+from ivr.services.policy import Principal
 
 
 def _time(value: datetime | None) -> str | None:
@@ -58,14 +60,15 @@ def _agent_chain(response: SurveyResponse) -> list[str]:
     return [leg.agent.ref for leg in response.call.legs]
 
 
-def response_json(response: SurveyResponse) -> dict[str, Any]:
+def response_json(response: SurveyResponse, viewer: Principal) -> dict[str, Any]:
     score = response.score
     return {
         "id": response.id,
         "call_sid": response.call.call_sid,
         "survey_call_sid": response.survey_call_sid,
-        # Masked: the full number is on the callback task, for the supervisor who calls back.
-        "caller": mask(response.call.from_number),
+        # Masked: the full number is on the callback task, for the supervisor who calls back;
+        # agents see no number at all.
+        "caller": None if viewer.has_only(Role.agent) else mask(response.call.from_number),
         "agent": response.agent.ref if response.agent else None,
         "agent_chain": _agent_chain(response),
         "queue": response.queue,
@@ -96,7 +99,7 @@ def response_json(response: SurveyResponse) -> dict[str, Any]:
         },
         "feedback_item": None if response.feedback_item is None else feedback_json(response.feedback_item),
         "callback_task": None
-        if response.callback_task is None
+        if response.callback_task is None or viewer.has_only(Role.agent)
         else task_summary_json(response.callback_task),
     }
 
@@ -128,7 +131,7 @@ def task_summary_json(task: CallbackTask) -> dict[str, Any]:
     }
 
 
-def task_json(task: CallbackTask) -> dict[str, Any]:
+def task_json(task: CallbackTask, viewer: Principal) -> dict[str, Any]:
     return {
         **task_summary_json(task),
         "response_id": task.response_id,
@@ -136,25 +139,29 @@ def task_json(task: CallbackTask) -> dict[str, Any]:
         "agent": task.agent.ref if task.agent else None,
         "team": task.team.name if task.team else None,
         "assignee": task.assignee.name if task.assignee else None,
-        "caller_number": task.caller_number,
-        "claimed_by": task.claimed_by,
+        "caller_number": task.caller_number
+        if policy.shows_full_number_on_task(viewer)
+        else mask(task.caller_number),
+        "claimed_by": task.claimed_by.email if task.claimed_by else None,
         "claimed_at": _time(task.claimed_at),
         "escalated_at": _time(task.escalated_at),
-        "closed_by": task.closed_by,
+        "closed_by": task.closed_by.email if task.closed_by else None,
         "closed_at": _time(task.closed_at),
-        "outcome": task.outcome.value if task.outcome else None,
-        "root_cause": task.root_cause.value if task.root_cause else None,
+        "outcome": task.outcome,
+        "root_cause": task.root_cause,
         "notes": task.notes,
         "created_at": _time(task.created_at),
     }
 
 
-def task_detail_json(task: CallbackTask, notifications: list[Notification]) -> dict[str, Any]:
+def task_detail_json(
+    task: CallbackTask, notifications: list[Notification], viewer: Principal
+) -> dict[str, Any]:
     """One task with what the supervisor needs to call back: answers, verbatim, chain, history."""
     response = task.response
     item = response.feedback_item
     return {
-        **task_json(task),
+        **task_json(task, viewer),
         "call_sid": response.call.call_sid,
         "queue": response.queue,
         "language": response.language,
@@ -162,7 +169,12 @@ def task_detail_json(task: CallbackTask, notifications: list[Notification]) -> d
         "answers": _answers(response),
         "verbatim": item.verbatim if item else None,
         "history": [
-            {"action": event.action, "by": event.actor, "detail": event.detail, "at": _time(event.at)}
+            {
+                "action": event.action,
+                "by": event.actor.email if event.actor else None,
+                "detail": event.detail,
+                "at": _time(event.at),
+            }
             for event in task.events
         ],
         "notifications": [

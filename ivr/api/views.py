@@ -9,6 +9,7 @@ import requests
 from flask import Response, jsonify, request, stream_with_context
 
 from ivr.api import bp
+from ivr.api.auth import principal
 from ivr.api.errors import error_response
 from ivr.api.schemas import (
     MAX_ID,
@@ -70,10 +71,10 @@ def list_responses(query: ResponsesQuery) -> Response:
     """
     limit = query.capped_limit
     rows = responses.find_responses(
-        call_sid=query.call_sid, agent_ref=query.agent, before_id=query.before_id, limit=limit
+        principal(), call_sid=query.call_sid, agent_ref=query.agent, before_id=query.before_id, limit=limit
     )
     return jsonify(
-        responses=[response_json(row) for row in rows],
+        responses=[response_json(row, principal()) for row in rows],
         next_before_id=rows[-1].id if len(rows) == limit else None,
     )
 
@@ -85,10 +86,10 @@ def list_responses(query: ResponsesQuery) -> Response:
 )
 def get_response(response_id: int) -> Response | tuple[Response, int]:
     """One survey response"""
-    row = responses.get_response(response_id)
+    row = responses.get_response(principal(), response_id)
     if row is None:
         return error_response(404, "not_found", f"no survey response {response_id}")
-    return jsonify(response_json(row))
+    return jsonify(response_json(row, principal()))
 
 
 @bp.get("/callback-tasks")
@@ -100,9 +101,13 @@ def list_callback_tasks(query: CallbackTasksQuery) -> Response:
     Filters: `status`, `agent` (reference), `overdue=true` (open tasks past their deadline).
     """
     rows = callback_tasks.find_tasks(
-        status=query.status, agent_ref=query.agent, overdue=query.overdue, limit=query.capped_limit
+        principal(),
+        status=query.status,
+        agent_ref=query.agent,
+        overdue=query.overdue,
+        limit=query.capped_limit,
     )
-    return jsonify(callback_tasks=[task_json(task) for task in rows])
+    return jsonify(callback_tasks=[task_json(task, principal()) for task in rows])
 
 
 @bp.get(f"/callback-tasks/<{ID}:task_id>")
@@ -110,10 +115,10 @@ def list_callback_tasks(query: CallbackTasksQuery) -> Response:
 @api_spec.validate(resp=statuses(ok=(TaskDetail, "the task"), HTTP_404="no such callback task"), tags=[TASKS])
 def get_callback_task(task_id: int) -> Response | tuple[Response, int]:
     """One callback task, with what the supervisor needs to call back"""
-    task = callback_tasks.get_task(task_id)
+    task = callback_tasks.get_task(principal(), task_id)
     if task is None:
         return error_response(404, "not_found", f"no callback task {task_id}")
-    return jsonify(task_detail_json(task, callback_tasks.task_notifications(task.id)))
+    return jsonify(task_detail_json(task, callback_tasks.task_notifications(task.id), principal()))
 
 
 @bp.get("/agents/<path:agent_ref>/feedback")
@@ -125,7 +130,7 @@ def get_callback_task(task_id: int) -> Response | tuple[Response, int]:
 def agent_feedback(agent_ref: str, query: FeedbackQuery) -> Response | tuple[Response, int]:
     """An agent's feedback items, newest first"""
     limit = query.capped_limit
-    items = feedback.agent_feedback(agent_ref, limit=limit, before_id=query.before_id)
+    items = feedback.agent_feedback(principal(), agent_ref, limit=limit, before_id=query.before_id)
     if items is None:
         return error_response(404, "not_found", f"no agent {agent_ref!r}")
     return jsonify(
@@ -151,7 +156,7 @@ def recording_audio(recording_sid: str) -> Response | tuple[Response, int]:
     Streamed from Twilio with the account's credentials: recordings are never linked publicly.
     Range requests pass through (206), so players can seek.
     """
-    if recordings.find(recording_sid) is None:
+    if recordings.find(principal(), recording_sid) is None:
         return error_response(404, "not_found", f"no recording {recording_sid}")
     try:
         upstream = recording_media(recording_sid, request.headers.get("Range"))

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from flask import Flask
 
-from ivr.cli import admin, consent, organisation, simulate, tasks, worker
+from ivr.cli import admin, consent, organisation, simulate, tasks, users, worker
 from ivr.services.errors import DomainError
 
 COMMANDS: list[click.Command] = [
@@ -28,6 +28,7 @@ COMMANDS: list[click.Command] = [
     organisation.agents,
     consent.do_not_survey,
     consent.data,
+    users.users,
 ]
 
 

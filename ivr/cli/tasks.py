@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup
 
-from ivr.models import CallbackTask, RootCause, TaskOutcome, TaskStatus, utcnow
+from ivr.models import CallbackTask, TaskStatus, User, utcnow
 from ivr.services.closed_loop import callback_tasks
+from ivr.services.errors import NotFound
+from ivr.services.organisation import users
+from ivr.services.policy import OPERATOR
 
 
 def _utc(value: datetime) -> datetime:
@@ -37,13 +40,17 @@ def tasks() -> None:
 def tasks_list(status: str | None, agent: str | None, overdue: bool, limit: int) -> None:
     """Tasks by deadline, soonest first."""
     now = utcnow()
-    rows = callback_tasks.find_tasks(status=status, agent_ref=agent, overdue=overdue, limit=limit, now=now)
+    rows = callback_tasks.find_tasks(
+        OPERATOR, status=status, agent_ref=agent, overdue=overdue, limit=limit, now=now
+    )
     if not rows:
         click.echo("No callback tasks match." if (status or agent or overdue) else "No callback tasks yet.")
         return
     click.echo(f"{'id':>5}  {'status':<10} {'due (UTC)':<32} {'agent':<20} {'owner':<20} caller")
     for task in rows:
-        owner = task.assignee.name if task.assignee else task.claimed_by or "(pool)"
+        owner = (
+            task.assignee.name if task.assignee else task.claimed_by.label if task.claimed_by else "(pool)"
+        )
         risk = "  AT RISK" if task.at_risk else ""
         agent_ref = task.agent.ref if task.agent else "-"
         click.echo(
@@ -56,7 +63,7 @@ def tasks_list(status: str | None, agent: str | None, overdue: bool, limit: int)
 @click.argument("task_id", type=int)
 def tasks_show(task_id: int) -> None:
     """Everything about one task: the caller, the answers, the agent chain, its history."""
-    task = callback_tasks.get_task(task_id)
+    task = callback_tasks.get_task(OPERATOR, task_id)
     if task is None:
         raise click.ClickException(f"there is no callback task {task_id}")
     response = task.response
@@ -72,13 +79,12 @@ def tasks_show(task_id: int) -> None:
         shown = value if value is not None else f"({answer.status.value})"
         click.echo(f"  {answer.step_key:<20} {shown}")
     if task.outcome:
-        cause = task.root_cause.value if task.root_cause else "-"
-        click.echo(f"Outcome: {task.outcome.value}, root cause {cause}")
+        click.echo(f"Outcome: {task.outcome}, root cause {task.root_cause or '-'}")
     if task.notes:
         click.echo(f"Notes:   {task.notes}")
     click.echo("History:")
     for event in task.events:
-        who = f" by {event.actor}" if event.actor else ""
+        who = f" by {event.actor.label}" if event.actor else ""
         detail = f": {event.detail}" if event.detail else ""
         click.echo(f"  {_utc(event.at):%Y-%m-%d %H:%M} {event.action}{who}{detail}")
     for note in callback_tasks.task_notifications(task.id):
@@ -89,22 +95,30 @@ def tasks_show(task_id: int) -> None:
         )
 
 
+def _user(email: str) -> User:
+    user = users.find(email)
+    if user is None or not user.active:
+        raise NotFound(f"there is no active user {email} (see `flask users list`)")
+    return user
+
+
 @tasks.command("claim")
 @click.argument("task_id", type=int)
-@click.option("--by", "who", required=True, help="Who is calling the customer back.")
-def tasks_claim(task_id: int, who: str) -> None:
+@click.option("--by", "email", required=True, help="The e-mail of the user calling the customer back.")
+def tasks_claim(task_id: int, email: str) -> None:
     """Take a task so that nobody else calls the same customer."""
-    task = callback_tasks.claim(task_id, who)
-    click.echo(f"task {task.id} claimed by {who}; call {task.caller_number or 'the caller'} back")
+    user = _user(email)
+    task = callback_tasks.claim(task_id, user)
+    click.echo(f"task {task.id} claimed by {user.label}; call {task.caller_number or 'the caller'} back")
 
 
 @tasks.command("close")
 @click.argument("task_id", type=int)
-@click.option("--by", "who", required=True)
-@click.option("--outcome", required=True, type=click.Choice([o.value for o in TaskOutcome]))
-@click.option("--root-cause", required=True, type=click.Choice([c.value for c in RootCause]))
+@click.option("--by", "email", required=True, help="The e-mail of the user who called back.")
+@click.option("--outcome", required=True, help="One of TASK_OUTCOMES (resolved, apologised, ...).")
+@click.option("--root-cause", required=True, help="One of TASK_ROOT_CAUSES (process, product, ...).")
 @click.option("--notes")
-def tasks_close(task_id: int, who: str, outcome: str, root_cause: str, notes: str | None) -> None:
+def tasks_close(task_id: int, email: str, outcome: str, root_cause: str, notes: str | None) -> None:
     """Mark a task done, with what happened and why the customer was unhappy."""
-    task = callback_tasks.close(task_id, who, outcome, root_cause, notes)
+    task = callback_tasks.close(task_id, _user(email), outcome, root_cause, notes)
     click.echo(f"task {task.id} done: {outcome}, root cause {root_cause}")

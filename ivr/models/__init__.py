@@ -14,6 +14,7 @@ from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
 from ivr.models.scores import Score
 from ivr.models.surveys import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse
 from ivr.models.teams import Supervisor, Team
+from ivr.models.users import Role, User
 
 __all__ = [
     "Agent",
@@ -40,6 +41,7 @@ __all__ = [
     "OutboundState",
     "OutboundSurvey",
     "Recording",
+    "Role",
     "RootCause",
     "Score",
     "Sentiment",
@@ -49,5 +51,6 @@ __all__ = [
     "TaskStatus",
     "Team",
     "TranscriptStatus",
+    "User",
     "utcnow",
 ]

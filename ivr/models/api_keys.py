@@ -1,9 +1,11 @@
 """API keys for integrators; only a hash is stored, the key is shown once."""
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base, Timestamp, utcnow
+
+LEGACY_ROLES = "integrator,analyst"
 
 
 class ApiKey(Base):
@@ -18,3 +20,9 @@ class ApiKey(Base):
     # Written at most once a minute per key, so that a busy integrator costs no write per request.
     last_used_at: Mapped[Timestamp | None]
     revoked_at: Mapped[Timestamp | None]
+    # What the key may do, as the roles of ivr.models.users.Role, comma separated; keys made
+    # before roles existed are "integrator,analyst", which is what they could do then.
+    roles: Mapped[str] = mapped_column(String(64), default=LEGACY_ROLES, server_default=LEGACY_ROLES)
+    # The agent an agent key reads for, the supervisor a supervisor key acts as.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("supervisors.id"))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ivr.models.agents import Agent
     from ivr.models.surveys import SurveyResponse
     from ivr.models.teams import Supervisor, Team
+    from ivr.models.users import User
 
 
 class TaskStatus(StrEnum):
@@ -24,6 +25,8 @@ class TaskStatus(StrEnum):
 
 
 class TaskOutcome(StrEnum):
+    """The default TASK_OUTCOMES."""
+
     resolved = "resolved"
     apologised = "apologised"
     compensated = "compensated"
@@ -32,6 +35,8 @@ class TaskOutcome(StrEnum):
 
 
 class RootCause(StrEnum):
+    """The default TASK_ROOT_CAUSES."""
+
     agent_behaviour = "agent_behaviour"
     agent_knowledge = "agent_knowledge"
     process = "process"
@@ -64,13 +69,16 @@ class CallbackTask(Base):
     caller_number: Mapped[str | None] = mapped_column(String(64))
     # Two or more extreme lows from this caller in 30 days.
     at_risk: Mapped[bool] = mapped_column(default=False)
-    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    # The people who claimed and closed it (users); None: nobody yet, or done from before users.
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[Timestamp | None]
     escalated_at: Mapped[Timestamp | None]
-    closed_by: Mapped[str | None] = mapped_column(String(255))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[Timestamp | None]
-    outcome: Mapped[TaskOutcome | None] = mapped_column(Enum(TaskOutcome, native_enum=False, length=16))
-    root_cause: Mapped[RootCause | None] = mapped_column(Enum(RootCause, native_enum=False, length=32))
+    # One of TASK_OUTCOMES and TASK_ROOT_CAUSES (configurable lists; the enums below are their
+    # defaults); what else the supervisor has to say goes in the notes.
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    root_cause: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
@@ -78,6 +86,8 @@ class CallbackTask(Base):
     agent: Mapped[Agent | None] = relationship()
     team: Mapped[Team | None] = relationship()
     assignee: Mapped[Supervisor | None] = relationship()
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     events: Mapped[list[CallbackTaskEvent]] = relationship(
         back_populates="task", order_by="CallbackTaskEvent.id", cascade="all, delete-orphan"
     )
@@ -94,8 +104,10 @@ class CallbackTaskEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("callback_tasks.id", ondelete="CASCADE"), index=True)
     action: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str | None] = mapped_column(String(255))
+    # Who acted: a user, or (for the scheduler's and scoring's events) nobody.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     task: Mapped[CallbackTask] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

@@ -19,18 +19,21 @@ from ivr.models import (
     CallbackTask,
     CallbackTaskEvent,
     Notification,
-    RootCause,
     Score,
     Supervisor,
     SurveyResponse,
-    TaskOutcome,
     TaskStatus,
+    Team,
+    User,
     utcnow,
 )
 from ivr.outbox import Work, later
+from ivr.services import policy
 from ivr.services.closed_loop import notifications
 from ivr.services.errors import Conflict, Invalid, NotFound
 from ivr.services.links import response_link, task_link
+from ivr.services.policy import Principal
+from ivr.settings import settings
 
 AT_RISK_WINDOW = timedelta(days=30)
 AT_RISK_EXTREME_LOWS = 2
@@ -135,40 +138,95 @@ def _locked(task_id: int) -> CallbackTask:
     return task
 
 
-def claim(task_id: int, who: str) -> CallbackTask:
+def _open(task_id: int) -> CallbackTask:
+    """The task, locked, refusing one already done."""
     task = _locked(task_id)
     if task.status is TaskStatus.done:
         db.session.rollback()
         raise Conflict(f"task {task_id} is already done")
-    if task.status is TaskStatus.claimed and task.claimed_by != who:
+    return task
+
+
+def claim(task_id: int, by: User) -> CallbackTask:
+    """`by` calls the customer back: nobody else should (claiming it again is harmless)."""
+    task = _open(task_id)
+    if task.status is TaskStatus.claimed and task.claimed_by_id not in (None, by.id):
+        holder = task.claimed_by.label if task.claimed_by else "someone else"
         db.session.rollback()
-        raise Conflict(f"task {task_id} is already claimed by {task.claimed_by}")
+        raise Conflict(f"task {task_id} is already claimed by {holder}")
     task.status = TaskStatus.claimed
-    task.claimed_by, task.claimed_at = who, utcnow()
-    task.events.append(CallbackTaskEvent(action="claimed", actor=who))
+    task.claimed_by, task.claimed_at = by, utcnow()
+    task.events.append(CallbackTaskEvent(action="claimed", actor=by))
     db.session.commit()
     return task
 
 
-def close(task_id: int, who: str, outcome: str, root_cause: str, notes: str | None = None) -> CallbackTask:
-    try:
-        outcome_value, cause_value = TaskOutcome(outcome), RootCause(root_cause)
-    except ValueError:
-        raise Invalid(
-            f"outcome must be one of {', '.join(TaskOutcome)}; root cause one of {', '.join(RootCause)}"
-        ) from None
+def add_note(task_id: int, by: User, text: str) -> CallbackTask:
+    """A note in the task's history: what was tried, what the customer said."""
+    note = text.strip()
+    if not note:
+        raise Invalid("write the note first", "note")
     task = _locked(task_id)
-    if task.status is TaskStatus.done:
-        db.session.rollback()
-        raise Conflict(f"task {task_id} is already done")
-    task.status = TaskStatus.done
-    task.outcome, task.root_cause, task.notes = outcome_value, cause_value, notes
-    task.closed_by, task.closed_at = who, utcnow()
-    task.events.append(
-        CallbackTaskEvent(action="done", actor=who, detail=f"{outcome_value.value} / {cause_value.value}")
-    )
+    task.events.append(CallbackTaskEvent(action="note", actor=by, detail=note[:5000]))
     db.session.commit()
     return task
+
+
+def reassign(task_id: int, by: User, supervisor_id: int) -> CallbackTask:
+    """Hand the task to another supervisor of its team (who owns it from now on)."""
+    task = _open(task_id)
+    supervisor = db.session.get(Supervisor, supervisor_id)
+    if supervisor is None or (
+        task.team is not None and supervisor.id not in team_supervisor_ids(task.team_id)
+    ):
+        db.session.rollback()
+        raise Invalid("choose a supervisor of the task's team", "assignee")
+    task.assignee = supervisor
+    if task.status is TaskStatus.claimed:
+        task.status, task.claimed_by, task.claimed_at = TaskStatus.open, None, None
+    task.events.append(CallbackTaskEvent(action="reassigned", actor=by, detail=f"to {supervisor.name}"))
+    db.session.commit()
+    return task
+
+
+def close(task_id: int, by: User, outcome: str, root_cause: str, notes: str | None = None) -> CallbackTask:
+    """Done: what happened (outcome) and why the customer was unhappy (root cause), both from the
+    configured lists; `notes` for the rest."""
+    config = settings()
+    missing = [
+        field
+        for field, value, allowed in (
+            ("outcome", outcome, config.task_outcomes),
+            ("root_cause", root_cause, config.task_root_causes),
+        )
+        if value not in allowed
+    ]
+    if missing:
+        raise Invalid(
+            f"choose an outcome ({', '.join(config.task_outcomes)}) and a root cause"
+            f" ({', '.join(config.task_root_causes)})",
+            *missing,
+        )
+    task = _open(task_id)
+    task.status = TaskStatus.done
+    task.outcome, task.root_cause, task.notes = outcome, root_cause, (notes or "").strip() or None
+    task.closed_by, task.closed_at = by, utcnow()
+    task.events.append(CallbackTaskEvent(action="done", actor=by, detail=f"{outcome} / {root_cause}"))
+    db.session.commit()
+    return task
+
+
+def team_supervisor_ids(team_id: int | None) -> set[int]:
+    """Who may own a team's tasks: its supervisor and those its supervisor escalates to."""
+    team = db.session.get(Team, team_id) if team_id is not None else None
+    if team is None or team.supervisor is None:
+        return set()
+    ids: set[int] = set()
+    supervisor: Supervisor | None = team.supervisor
+    while supervisor is not None and supervisor.id not in ids:
+        ids.add(supervisor.id)
+        supervisor = supervisor.escalates_to
+    return ids
 
 
 def escalate(task_id: int, now: datetime | None = None) -> Change | None:
@@ -217,6 +275,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def find_tasks(
+    principal: Principal,
     status: str | None = None,
     agent_ref: str | None = None,
     overdue: bool = False,
@@ -241,11 +300,14 @@ def find_tasks(
     if overdue:
         conditions.append(CallbackTask.status.in_(OPEN_STATUSES))
         conditions.append(CallbackTask.due_at <= (now or utcnow()))
-    return list(db.session.scalars(query.where(*conditions)))
+    return list(db.session.scalars(policy.scope_tasks(principal, query.where(*conditions))))
 
 
-def get_task(task_id: int) -> CallbackTask | None:
-    return db.session.get(CallbackTask, task_id)
+def get_task(principal: Principal, task_id: int) -> CallbackTask | None:
+    """The task, if it exists and the principal may see it."""
+    return db.session.scalar(
+        policy.scope_tasks(principal, select(CallbackTask).where(CallbackTask.id == task_id))
+    )
 
 
 def task_notifications(task_id: int) -> list[Notification]:

@@ -20,9 +20,11 @@ from ivr.models import (
     SurveyResponse,
     utcnow,
 )
+from ivr.services import policy
 from ivr.services.closed_loop import notifications
 from ivr.services.conversation.answer_values import answer_values
 from ivr.services.links import response_link
+from ivr.services.policy import Principal
 
 
 def is_about_agent(response: SurveyResponse, compiled: CompiledFlow) -> bool:
@@ -141,10 +143,11 @@ def send_digests(now: datetime | None = None) -> list[int]:
 
 
 def agent_feedback(
-    agent_ref: str, limit: int = 50, before_id: int | None = None
+    principal: Principal, agent_ref: str, limit: int = 50, before_id: int | None = None
 ) -> list[FeedbackItem] | None:
-    """An agent's feedback items, newest first; None when there is no such agent."""
-    agent_id = db.session.scalar(select(Agent.id).filter_by(ref=agent_ref))
+    """An agent's feedback items, newest first; None when there is no such agent (or none the
+    principal may see)."""
+    agent_id = db.session.scalar(policy.scope_agents(principal, select(Agent.id).filter_by(ref=agent_ref)))
     if agent_id is None:
         return None
     query = (

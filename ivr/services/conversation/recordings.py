@@ -18,8 +18,10 @@ from ivr.extensions import db
 from ivr.flows.schema import RecordStep
 from ivr.models import AnswerStatus, Recording, SurveyResponse, TranscriptStatus, utcnow
 from ivr.outbox import Work, later
+from ivr.services import policy
 from ivr.services.conversation import records
 from ivr.services.conversation.flow_versions import registry
+from ivr.services.policy import Principal
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +150,15 @@ def transcription(
     return completed
 
 
-def find(recording_sid: str) -> Recording | None:
-    """A recording that may be listened to: not one whose link the retention purge removed."""
-    return db.session.scalar(
-        select(Recording).filter_by(recording_sid=recording_sid).where(Recording.media_url.is_not(None))
+def find(principal: Principal, recording_sid: str) -> Recording | None:
+    """A recording this principal may listen to (one of a response they may see), and not one
+    whose link the retention purge removed."""
+    query = (
+        select(Recording)
+        .join(SurveyResponse, SurveyResponse.id == Recording.response_id)
+        .where(Recording.recording_sid == recording_sid, Recording.media_url.is_not(None))
     )
+    return db.session.scalar(policy.scope_responses(principal, query))
 
 
 def _response_and_step(response_id: int, step_key: str) -> tuple[SurveyResponse | None, RecordStep | None]:

@@ -7,6 +7,8 @@ from sqlalchemy.orm import selectinload
 
 from ivr.extensions import db
 from ivr.models import Agent, AgentLeg, Call, SurveyResponse
+from ivr.services import policy
+from ivr.services.policy import Principal
 
 
 def _with_details() -> Select[SurveyResponse]:
@@ -22,18 +24,21 @@ def _with_details() -> Select[SurveyResponse]:
     )
 
 
-def get_response(response_id: int) -> SurveyResponse | None:
-    return db.session.scalar(_with_details().where(SurveyResponse.id == response_id))
+def get_response(principal: Principal, response_id: int) -> SurveyResponse | None:
+    """The response, if it exists and the principal may see it."""
+    query = policy.scope_responses(principal, _with_details().where(SurveyResponse.id == response_id))
+    return db.session.scalar(query)
 
 
 def find_responses(
+    principal: Principal,
     call_sid: str | None = None,
     agent_ref: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[SurveyResponse]:
     """Newest first; `before_id` pages back through older ones."""
-    query = _with_details()
+    query = policy.scope_responses(principal, _with_details())
     if call_sid:
         query = query.join(SurveyResponse.call).where(
             or_(Call.call_sid == call_sid, SurveyResponse.survey_call_sid == call_sid)

@@ -12,7 +12,9 @@ from sqlalchemy import or_, select, update
 
 from ivr.extensions import db
 from ivr.models import ApiKey, utcnow
+from ivr.services import policy
 from ivr.services.errors import Conflict, Invalid, NotFound
+from ivr.services.policy import Principal
 from ivr.settings import Environment, settings
 
 # Accepted only when IVR_ENV=development, so the README's quick start works with no set-up.
@@ -79,35 +81,36 @@ def revoke(name_or_prefix: str) -> ApiKey:
     return key
 
 
-def authenticate(key: str) -> bool:
-    """Is this a key from IVR_API_KEYS, or a stored key that is not revoked? A stored key's
-    last use is recorded, at most once a minute."""
+def authenticate(key: str) -> Principal | None:
+    """Who a presented key is: a key from IVR_API_KEYS (integrator and analyst), or a stored key
+    that is not revoked (with its roles); None for anything else. A stored key's last use is
+    recorded, at most once a minute."""
     if not key:
-        return False
+        return None
     config = settings()
     allowed = list(config.ivr_api_keys)
     if config.ivr_env is Environment.development:
         allowed.append(DEV_API_KEY)
     if any(hmac.compare_digest(key.encode(), candidate.encode()) for candidate in allowed):
-        return True
-    row = db.session.execute(
-        select(ApiKey.id, ApiKey.last_used_at).filter_by(key_hash=_hash(key), revoked_at=None)
-    ).first()
-    if row is None:
-        return False
+        return policy.for_key(None)
+    stored = db.session.scalar(select(ApiKey).filter_by(key_hash=_hash(key), revoked_at=None))
+    if stored is None:
+        return None
     now = utcnow()
-    last_used = row.last_used_at
+    last_used = stored.last_used_at
     if last_used is not None and last_used.tzinfo is None:  # SQLite hands back naive UTC
         last_used = last_used.replace(tzinfo=now.tzinfo)
+    principal = policy.for_key(stored)
     if last_used is None or last_used < now - LAST_USED_RESOLUTION:
         # Conditional, so concurrent requests of one key write once between them.
         db.session.execute(
             update(ApiKey)
             .where(
-                ApiKey.id == row.id,
+                ApiKey.id == stored.id,
                 or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
             )
             .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
         )
         db.session.commit()
-    return True
+    return principal

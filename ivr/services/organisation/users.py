@@ -1,0 +1,94 @@
+"""People who sign in: created with a role (and the agent or supervisor they are), their
+passwords hashed with argon2, deactivated rather than deleted so the history keeps its names."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from ivr.extensions import db
+from ivr.models import Agent, Role, Supervisor, User, utcnow
+from ivr.services.errors import Conflict, Invalid, NotFound
+
+MIN_PASSWORD = 12
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a failed sign-in takes as long either way.
+_DUMMY_HASH = _hasher.hash("not a password of anyone's")
+
+
+def create_user(
+    email: str,
+    password: str,
+    role: Role,
+    agent_ref: str | None = None,
+    supervisor_name: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """A new user; agents name their agent reference, supervisors their supervisor."""
+    address = email.strip().lower()
+    if "@" not in address or len(address) > 255:
+        raise Invalid(f"{email!r} is not an e-mail address", "email")
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"a password has at least {MIN_PASSWORD} characters", "password")
+    if find(address) is not None:
+        raise Conflict(f"there is already a user {address}", "email")
+    user = User(email=address, password_hash=_hasher.hash(password), role=role, display_name=display_name)
+    if role is Role.agent:
+        agent = db.session.scalar(select(Agent).filter_by(ref=agent_ref)) if agent_ref else None
+        if agent is None:
+            raise Invalid(f"an agent user names a known agent (--agent); {agent_ref!r} is not one", "agent")
+        user.agent = agent
+    if role is Role.supervisor:
+        supervisor = (
+            db.session.scalar(select(Supervisor).filter_by(name=supervisor_name)) if supervisor_name else None
+        )
+        if supervisor is None:
+            raise Invalid(
+                f"a supervisor user names a known supervisor (--supervisor); {supervisor_name!r} is not one",
+                "supervisor",
+            )
+        user.supervisor = supervisor
+    if role is Role.integrator:
+        raise Invalid("integrator is a role for API keys, not for people", "role")
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def find(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def get(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, else None (the same time either way)."""
+    user = find(email)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def deactivate(email: str) -> User:
+    """Signed out at their next request, and never signed in again (until reactivated)."""
+    user = find(email)
+    if user is None:
+        raise NotFound(f"there is no user {email}")
+    user.active = False
+    db.session.commit()
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.role, User.email)))
