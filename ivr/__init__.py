@@ -29,7 +29,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
                 raise
             print(f"error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    # Static files are the web blueprint's (ivr/web/static), served under /static.
+    app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder=None)
     configure(app, settings)
     register_extensions(app)
     load_flows(app)
@@ -80,9 +81,11 @@ def load_flows(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from ivr.api import bp as api_bp
     from ivr.voice import bp as voice_bp
+    from ivr.web import bp as web_bp
 
     app.register_blueprint(voice_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -197,3 +197,28 @@ def twilio_api() -> Iterator[HttpRecorder]:
 @pytest.fixture
 def twilio(app: Flask, client: FlaskClient) -> Twilio:
     return Twilio(app, client)
+
+
+# --- the browser: Debian's chromium driven by Playwright, one browser for the whole session.
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not Path(CHROMIUM).exists():
+        unavailable(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        # As this machine needs it: no sandbox as root, and no calls home (the network is closed).
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }

@@ -173,3 +173,18 @@ def problems_for(
 
 def step(flow: dict, key: str) -> dict:  # type: ignore[type-arg]
     return next(s for s in flow["steps"] if s["key"] == key)
+
+
+def sign_in(page: Any, base_url: str, email: str, password: str = PASSWORD, path: str = "/") -> None:
+    """Sign in through the page, as a person would (labels, not CSS paths)."""
+    page.goto(base_url + path)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def make_user(
+    app: Flask, email: str, role: str, agent: str | None = None, supervisor: str | None = None
+) -> None:
+    with app.app_context():
+        users.create_user(email, PASSWORD, Role(role), agent, supervisor)

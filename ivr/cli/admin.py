@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ivr.extensions import db
 from ivr.flows import FlowError, load_catalog
 from ivr.flows.schema import MessageStep
-from ivr.models import Agent
+from ivr.models import Agent, Role
 from ivr.services.organisation import api_keys as api_key_service
 from ivr.services.organisation import teams as organisation
 from ivr.settings import settings
@@ -56,9 +56,21 @@ def api_keys() -> None:
 
 @api_keys.command("create")
 @click.argument("name")
-def api_keys_create(name: str) -> None:
+@click.option(
+    "--role",
+    "role_names",
+    multiple=True,
+    type=click.Choice([role.value for role in Role]),
+    help="What the key may do (repeat for several); default: integrator and analyst.",
+)
+@click.option("--agent", "agent_ref", help="For --role agent: the agent whose feedback it reads.")
+@click.option("--supervisor", "supervisor_name", help="For --role supervisor: the supervisor it acts as.")
+def api_keys_create(
+    name: str, role_names: tuple[str, ...], agent_ref: str | None, supervisor_name: str | None
+) -> None:
     """Create an API key for NAME (who or what uses it) and print it: it is shown only this once."""
-    new = api_key_service.create_key(name)
+    roles = [Role(role) for role in role_names] or [Role.integrator, Role.analyst]
+    new = api_key_service.create_key(name, roles, agent_ref, supervisor_name)
     click.echo(f"API key {new.prefix}... for {new.name!r} (store it now, it is not shown again):")
     click.echo(new.key)
 

@@ -46,5 +46,16 @@ class User(Base):
     def label(self) -> str:
         return self.display_name or self.email
 
+    # What Flask-Login asks of a signed-in user.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

@@ -126,7 +126,6 @@ Rule = Access | frozenset[Role]
 
 # Every route's rule, by endpoint. A route missing here is refused (and fails the test suite).
 ROUTES: dict[str, Rule] = {
-    "static": Access.public,
     "web.static": Access.public,
     "web.login": Access.public,
     "web.logout": Access.public,

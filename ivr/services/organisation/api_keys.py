@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
 from ivr.extensions import db
-from ivr.models import ApiKey, utcnow
+from ivr.models import Agent, ApiKey, Role, Supervisor, utcnow
 from ivr.services import policy
 from ivr.services.errors import Conflict, Invalid, NotFound
 from ivr.services.policy import Principal
@@ -45,14 +46,37 @@ def shown_prefix(key: str) -> str | None:
     return None
 
 
-def create_key(name: str) -> NewKey:
-    """A new key; only its hash is kept, so this is the one time it can be shown."""
+def create_key(
+    name: str,
+    roles: Sequence[Role] = (Role.integrator, Role.analyst),
+    agent_ref: str | None = None,
+    supervisor_name: str | None = None,
+) -> NewKey:
+    """A new key with its roles (an agent key names its agent, a supervisor key its supervisor);
+    only its hash is kept, so this is the one time it can be shown."""
     name = name.strip()
     if not name:
-        raise Invalid("a key needs a name (who or what uses it)")
+        raise Invalid("a key needs a name (who or what uses it)", "name")
+    row = ApiKey(name=name, roles=",".join(role.value for role in roles))
+    if Role.agent in roles:
+        row.agent_id = db.session.scalar(select(Agent.id).filter_by(ref=agent_ref)) if agent_ref else None
+        if row.agent_id is None:
+            raise Invalid(f"an agent key names a known agent; {agent_ref!r} is not one", "agent")
+    if Role.supervisor in roles:
+        found = (
+            db.session.scalar(select(Supervisor.id).filter_by(name=supervisor_name))
+            if supervisor_name
+            else None
+        )
+        if found is None:
+            raise Invalid(
+                f"a supervisor key names a known supervisor; {supervisor_name!r} is not one", "supervisor"
+            )
+        row.supervisor_id = found
     key = KEY_MARK + secrets.token_urlsafe(32)
     prefix = key[:PREFIX_LENGTH]
-    db.session.add(ApiKey(name=name, key_hash=_hash(key), prefix=prefix))
+    row.key_hash, row.prefix = _hash(key), prefix
+    db.session.add(row)
     db.session.commit()
     return NewKey(name=name, prefix=prefix, key=key)
 

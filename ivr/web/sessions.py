@@ -1,0 +1,91 @@
+"""Who is signed in: Flask-Login sessions for people, checked against the policy on every page.
+
+Sessions expire after SESSION_MINUTES without a request; a deactivated user is signed out at
+their next request (the user loader refuses them); cookies are Secure outside development and
+tests, HttpOnly and SameSite=Lax. Failed sign-ins are rate-limited per client address.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.wrappers import Response
+
+from ivr.models import User
+from ivr.services import policy
+from ivr.services.organisation import users
+from ivr.services.policy import Principal
+from ivr.settings import Environment
+
+log = logging.getLogger(__name__)
+
+login_manager = LoginManager()
+login_manager.login_view = "web.login"
+login_manager.session_protection = "strong"
+# Failed sign-ins per client address (on Redis when REDIS_URL is set, so every web process
+# counts together); a successful one is not counted.
+SIGN_IN_LIMIT = parse("10/minute")
+_LIMIT = "ivr.sign_in_limit"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = users.get(int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def init_app(app: Flask) -> None:
+    settings = app.extensions["ivr.settings"]
+    app.config.update(
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_minutes),
+        SESSION_COOKIE_SECURE=settings.ivr_env is Environment.production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_REFRESH_EACH_REQUEST=True,
+    )
+    login_manager.init_app(app)
+    app.extensions[_LIMIT] = FixedWindowRateLimiter(storage_from_string(settings.redis_url or "memory://"))
+
+
+def sign_in_blocked() -> bool:
+    """Too many failed sign-ins from this address: refuse even the right password, so the
+    limit tells a guesser nothing. A counter store that is down blocks nobody."""
+    try:
+        window: FixedWindowRateLimiter = current_app.extensions[_LIMIT]
+        return not window.test(SIGN_IN_LIMIT, "sign-in", request.remote_addr or "-")
+    except Exception:
+        log.warning("the sign-in rate limit could not be checked", exc_info=True)
+        return False
+
+
+def count_failed_sign_in() -> None:
+    try:
+        window: FixedWindowRateLimiter = current_app.extensions[_LIMIT]
+        window.hit(SIGN_IN_LIMIT, "sign-in", request.remote_addr or "-")
+    except Exception:
+        log.warning("a failed sign-in could not be counted", exc_info=True)
+    log.warning("failed sign-in from %s", request.remote_addr)
+
+
+def principal() -> Principal | None:
+    """The signed-in person as the policy sees them, or None."""
+    if "principal" not in g:
+        g.principal = policy.for_user(current_user) if current_user.is_authenticated else None
+    found: Principal | None = g.principal
+    return found
+
+
+def check_access() -> Response | None:
+    """Before every page: the policy's rule for this route, or sign in first, or 404."""
+    who = principal()
+    if policy.may_use(who, request.endpoint):
+        return None
+    if who is None:
+        return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    abort(404)

@@ -1,0 +1,22 @@
+// Charts from the numbers the server put in the page (a JSON data block beside each canvas),
+// with the same numbers as a table next to them for screen readers and copy-paste.
+(function () {
+  "use strict";
+  function drawCharts(root) {
+    if (!window.Chart) { return; }
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas.dataset.drawn) { return; }
+      var data = JSON.parse(document.getElementById(canvas.dataset.chart).textContent);
+      canvas.dataset.drawn = "1";
+      new window.Chart(canvas, {
+        type: "bar",
+        data: { labels: data.labels, datasets: data.datasets },
+        options: { responsive: true, maintainAspectRatio: false, animation: false,
+                   plugins: { legend: { position: "bottom" } },
+                   scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
+})();
