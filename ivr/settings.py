@@ -183,6 +183,11 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if not value:
             return None
+        if value.startswith("redis+sentinel://"):
+            raise ValueError(
+                "Sentinel URLs are not read by redis-py or RQ: point REDIS_URL at an address that always "
+                "reaches the primary (README, 'When one machine is not enough')"
+            )
         if not value.startswith(REDIS_SCHEMES):
             raise ValueError(
                 f"{value!r} is not a Redis URL: use redis://host:6379/0 (rediss:// for TLS, "

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from flask import Flask
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from ivr import engine_options
@@ -46,3 +48,8 @@ def test_pgbouncer_transaction_mode_turns_off_prepared_statements(tmp_path: Path
     assert "connect_args" not in engine_options(make_settings(url, tmp_path))
     off = engine_options(make_settings(url, tmp_path, database_prepared_statements=False))
     assert off["connect_args"] == {"prepare_threshold": None}
+
+
+def test_a_sentinel_url_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="Sentinel URLs are not read by redis-py or RQ"):
+        make_settings(None, tmp_path, redis_url="redis+sentinel://s1:26379,s2:26379/mymaster/0")
