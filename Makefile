@@ -1,5 +1,6 @@
 # The two commands a new machine needs:
-#   make run    the server on http://127.0.0.1:5000 (SQLite, jobs in process, sample flow, demo agents)
+#   make run    the server on http://127.0.0.1:5000 (SQLite, jobs in process, sample flow, demo agents,
+#               a mail catcher on 127.0.0.1:1025 printing demo e-mail); PORT=... and MAIL_PORT=... move them
 #   make test   lint, type checks and the whole test suite (SQLite, PostgreSQL and Redis on 127.0.0.1)
 
 PYTHON ?= python3
@@ -8,8 +9,10 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# `make run` starts a mail catcher here: demo e-mail is printed in its terminal, never sent.
+MAIL_PORT ?= 1025
 # Production is the default everywhere else; the laptop commands opt into development.
-DEV    := IVR_ENV=development PUBLIC_BASE_URL=http://$(HOST):$(PORT)
+DEV    := IVR_ENV=development PUBLIC_BASE_URL=http://$(HOST):$(PORT) SMTP_HOST=$(HOST) SMTP_PORT=$(MAIL_PORT)
 
 .PHONY: run simulate test lint typecheck pytest worker bench clean
 
@@ -26,10 +29,13 @@ run: $(VENV)/.installed
 	$(DEV) $(FLASK) flows check
 	$(DEV) $(FLASK) demo seed
 	@echo "Survey server on http://$(HOST):$(PORT). In another terminal: make simulate"
+	@echo "Demo e-mail goes to a mail catcher on $(HOST):$(MAIL_PORT) and is printed below."
+	$(BIN)/python -m aiosmtpd -n -l $(HOST):$(MAIL_PORT) & catcher=$$!; \
+	trap 'kill $$catcher 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(DEV) $(FLASK) run --host $(HOST) --port $(PORT)
 
 simulate: $(VENV)/.installed
-	$(DEV) $(FLASK) simulate --url http://$(HOST):$(PORT) $(ARGS)
+	$(DEV) $(FLASK) simulate $(ARGS)
 
 test: lint typecheck pytest
 

@@ -2,6 +2,11 @@
 
 import os
 
+from ivr import startup
+
+# The web server reads `.env` like every `flask` command does (the environment wins).
+startup.load_env_file()
+
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '5000')}")
 # Survey webhooks are short and I/O-bound (one database commit, one Redis push):
 # a few processes with threads each carry hundreds of webhooks a second on 2 cores.
@@ -13,3 +18,9 @@ timeout = 15
 graceful_timeout = 10
 keepalive = 5
 accesslog = "-"
+
+
+def on_starting(server: object) -> None:
+    """In the master, before any worker: bad settings, broken flows or a database that cannot be
+    reached stop the start with one message (ivr.startup), instead of workers failing in a loop."""
+    startup.preflight()

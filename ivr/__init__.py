@@ -3,32 +3,42 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ivr import startup
+from ivr.flows.problems import FlowError
 from ivr.settings import PROJECT_ROOT, ConfigError, Environment, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
-    """Build the app. Tests pass settings; production reads the environment.
+    """Build the app. Tests pass settings; production reads the environment (and `.env`).
 
-    A bad or missing setting stops the start with one line naming the variable (the traceback
-    only with IVR_DEBUG=1), for the web server and every `flask` command alike.
+    A real start (no settings passed) that meets a bad or missing setting or a broken flow
+    stops with a few lines naming the variable or the file, step and field (the traceback only
+    with IVR_DEBUG=1 or `flask --debug`), for the web server and every `flask` command alike;
+    later failures a person can act on (a database or Redis that cannot be reached) end the
+    same way (ivr.startup). Apps built with settings, as the tests build them, raise instead.
     """
-    if settings is None:
-        try:
-            settings = load_settings(**overrides)
-        except ConfigError as exc:
-            if os.environ.get("IVR_DEBUG") == "1":
-                raise
-            print(f"error: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
+    if settings is not None:
+        return _build(settings)
+    real_start = not overrides
+    if real_start:
+        startup.load_env_file()
+        startup.install_excepthook()
+    try:
+        return _build(load_settings(**overrides))
+    except (ConfigError, FlowError) as exc:
+        if startup.debugging():
+            raise
+        startup.refuse(startup.explain(exc) or str(exc))
+
+
+def _build(settings: Settings) -> Flask:
     # Static files are the web blueprint's (ivr/web/static), served under /static.
     app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder=None)
     configure(app, settings)
@@ -44,9 +54,7 @@ def configure(app: Flask, settings: Settings) -> None:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_database_uri,
-        # No ping before each checkout (a round trip per webhook): webhooks retry once on a
-        # dead connection instead (ivr.db.retry_on_disconnect), and old connections are recycled.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False, "pool_recycle": 1800},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings),
         TESTING=settings.ivr_env is Environment.test,
     )
     if settings.database_url is None:
@@ -61,6 +69,17 @@ def configure(app: Flask, settings: Settings) -> None:
         )
     if settings.ivr_env is Environment.development and settings.twilio_auth_token.startswith("dev-"):
         log.warning("Using the development Twilio auth token: real Twilio requests will get 403.")
+
+
+def engine_options(settings: Settings) -> dict[str, Any]:
+    # No ping before each checkout (a round trip per webhook): webhooks retry once on a
+    # dead connection instead (ivr.db.retry_on_disconnect), and old connections are recycled.
+    options: dict[str, Any] = {"pool_pre_ping": False, "pool_recycle": 1800}
+    postgres = settings.sqlalchemy_database_uri.startswith("postgresql")
+    if postgres and not settings.database_prepared_statements:
+        # PgBouncer in transaction mode (README, "When one machine is not enough").
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
 
 
 def register_extensions(app: Flask) -> None:

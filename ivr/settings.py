@@ -34,6 +34,35 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _check_database_url(value: str) -> None:
+    """A URL SQLAlchemy can parse, for a database this app runs on, whose driver is installed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            f"{value!r} is not a database URL: use postgresql://user:password@host:5432/name "
+            "(or sqlite:///path/to/file.sqlite3, or leave DATABASE_URL unset outside production)"
+        ) from None
+    if url.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ValueError(
+            f"{url.get_backend_name()} is not supported: this server runs on PostgreSQL "
+            "(postgresql://user:password@host:5432/name) or SQLite (sqlite:///path/to/file.sqlite3)"
+        )
+    try:
+        url.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ValueError(
+            f"the driver for {url.drivername} cannot be loaded ({exc}); use postgresql:// "
+            "(psycopg 3, installed with the requirements) or sqlite:///"
+        ) from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
@@ -41,6 +70,9 @@ class Settings(BaseSettings):
     # development; nothing falls back to development credentials by accident.
     ivr_env: Environment = Environment.production
     database_url: str | None = None
+    # Behind PgBouncer in transaction mode a connection's prepared statements may be on another
+    # server connection: false turns off psycopg 3's server-side prepared statements.
+    database_prepared_statements: bool = True
     redis_url: str | None = None
     twilio_account_sid: str = "AC00000000000000000000000000000000"
     twilio_auth_token: str = DEV_AUTH_TOKEN
@@ -177,7 +209,26 @@ class Settings(BaseSettings):
         # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg 3 named.
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix) :]
+                value = "postgresql+psycopg://" + value[len(prefix) :]
+                break
+        _check_database_url(value)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.startswith("redis+sentinel://"):
+            raise ValueError(
+                "Sentinel URLs are not read by redis-py or RQ: point REDIS_URL at an address that always "
+                "reaches the primary (README, 'When one machine is not enough')"
+            )
+        if not value.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                f"{value!r} is not a Redis URL: use redis://host:6379/0 (rediss:// for TLS, "
+                "unix:///path/redis.sock), or leave REDIS_URL unset to run jobs inside the web process"
+            )
         return value
 
     @field_validator("proxy_hops")

@@ -32,8 +32,59 @@ HANG_UP = "!"
 SAY = "say:"
 RECORD = "rec:"
 DIAL = "dial:"
+# Also accepted for HANG_UP, at the prompt and in --keys alike.
+HANG_UP_WORDS = ("h", "hangup")
 # The number a simulated caller dials (the sample routing's support queue).
 DEFAULT_TO = "+15005550001"
+DIAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled", "hangup")
+DIAL_NEEDS_SECONDS = ("completed", "hangup")
+
+
+def demo_caller() -> str:
+    """A fresh fictional number (+1 555 01xx xxxx) for each simulated call, so that an opt-out or
+    "once in N days" on one demo call never silently suppresses the next."""
+    return f"+155501{uuid.uuid4().int % 100_000:05d}"
+
+
+def problem_with(action: str) -> str | None:
+    """Why `action` is not something a caller can do (see the list above), or None."""
+    if action in (SILENCE, HANG_UP) or action.lower() in HANG_UP_WORDS:
+        return None
+    if action.startswith(SAY):
+        words, _, confidence = action[len(SAY) :].partition("@")
+        if not words.strip():
+            return f"{action!r}: say what, e.g. {SAY}five"
+        if confidence:
+            try:
+                if not 0.0 <= float(confidence) <= 1.0:
+                    raise ValueError
+            except ValueError:
+                return f"{action!r}: the confidence after @ is a number from 0 to 1, e.g. {SAY}five@0.3"
+        return None
+    if action.startswith(RECORD):
+        seconds = action[len(RECORD) :].partition(":")[0]
+        if not seconds.isdigit():
+            return f"{action!r}: {RECORD}<seconds>[:<transcript>], e.g. {RECORD}8 or {RECORD}12:It was slow"
+        return None
+    if action.startswith(DIAL):
+        status, _, seconds = action[len(DIAL) :].partition(":")
+        if status not in DIAL_STATUSES:
+            return f"{action!r}: {DIAL}<status>, one of {', '.join(DIAL_STATUSES)}"
+        if status in DIAL_NEEDS_SECONDS and not seconds.isdigit():
+            return f"{action!r}: {DIAL}{status}:<seconds>, e.g. {DIAL}{status}:90"
+        return None
+    keys = action[:-1] if action.endswith("#") else action
+    if keys and all(key.isdigit() or key in "*#" for key in keys):
+        return None
+    return (
+        f"{action!r} is not a caller action: use keys (4, 10, 7#, *), {SILENCE} for silence, "
+        f"{HANG_UP} to hang up, {SAY}<words>, {RECORD}<seconds>[:<transcript>] or {DIAL}<status>[:<seconds>]"
+    )
+
+
+def _hang_up_alias(action: str) -> str:
+    return HANG_UP if action.lower() in HANG_UP_WORDS else action
+
 
 Transport = Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]]
 
@@ -163,7 +214,7 @@ class SimulatedCall:
                         self._hear(inner.text or "")
                     elif inner.tag == "Play":
                         self._hear(f"[audio {inner.text}]")
-                action = next(actions, HANG_UP)
+                action = _hang_up_alias(next(actions, HANG_UP))
                 if action == HANG_UP:
                     self.transcript.hung_up_by_caller = True
                     return None
@@ -172,7 +223,7 @@ class SimulatedCall:
                     return self.post(verb.get("action") or exchange.url, form)
                 # Twilio falls through to the next verb when nothing was pressed.
             elif verb.tag == "Dial":
-                action = next(actions, HANG_UP)
+                action = _hang_up_alias(next(actions, HANG_UP))
                 if action == HANG_UP or not action.startswith(DIAL):
                     self.transcript.hung_up_by_caller = True
                     return None
@@ -192,7 +243,7 @@ class SimulatedCall:
                 if caller_left:
                     return None
             elif verb.tag == "Record":
-                action = next(actions, HANG_UP)
+                action = _hang_up_alias(next(actions, HANG_UP))
                 if action == HANG_UP:
                     self.transcript.hung_up_by_caller = True
                     return None

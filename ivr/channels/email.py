@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from ivr.channels.errors import DeliveryError
 from ivr.models import Notification
-from ivr.settings import settings
+from ivr.settings import Environment, settings
+
+log = logging.getLogger(__name__)
 
 
 def send(notification: Notification) -> str:
     config = settings()
+    if not config.smtp_host and config.ivr_env is Environment.development:
+        # A laptop without a mail server (`make run` starts a catcher and sets SMTP_HOST).
+        log.info(
+            "development, SMTP_HOST unset: e-mail to %s written here instead of sent\nSubject: %s\n\n%s",
+            notification.recipient,
+            notification.subject,
+            notification.body,
+        )
+        return "written to the log (development, SMTP_HOST unset)"
     if not config.smtp_host:
         raise DeliveryError("SMTP_HOST is not set: there is no server to send e-mail through")
     message = EmailMessage()

@@ -1,7 +1,8 @@
 """Command-line tools, registered on the app so they run in its context: `flask --app wsgi ...`.
 
 What a service refuses (ivr.services.errors) ends a command with its message, the options at
-fault, and exit status 1, never a traceback.
+fault, and exit status 1, never a traceback; so does a database or Redis that cannot be reached
+(ivr.startup says what to do; IVR_DEBUG=1 or `flask --debug` shows the traceback instead).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from typing import Any
 import click
 from flask import Flask
 
-from ivr.cli import admin, consent, organisation, simulate, tasks, users, worker
+from ivr import startup
+from ivr.cli import admin, consent, demo, organisation, simulate, tasks, users, worker
 from ivr.services.errors import DomainError
 
 COMMANDS: list[click.Command] = [
     simulate.simulate,
     admin.flows,
     admin.api_keys,
-    admin.demo,
+    demo.demo,
     worker.worker,
     worker.jobs_group,
     tasks.tasks,
@@ -36,6 +38,18 @@ def register(app: Flask) -> None:
     for command in COMMANDS:
         _translate_domain_errors(command)
         app.cli.add_command(command)
+    # Ours and the extensions' (Flask-Migrate's `db`, Flask-Limiter's `limiter`) alike.
+    for command in app.cli.commands.values():
+        _whole_short_help(command)
+
+
+def _whole_short_help(command: click.Command) -> None:
+    """Command lists show each help's first paragraph whole (click cuts it at ~45 characters)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _whole_short_help(sub)
+    if command.help and not command.short_help:
+        command.short_help = " ".join(command.help.strip().split("\n\n")[0].split())
 
 
 def _translate_domain_errors(command: click.Command) -> None:
@@ -53,6 +67,11 @@ def _translate_domain_errors(command: click.Command) -> None:
         except DomainError as exc:
             options = ", ".join("--" + field.replace("_", "-") for field in exc.fields)
             raise click.ClickException(exc.message + (f" (set {options})" if options else "")) from None
+        except Exception as exc:
+            message = None if startup.debugging() else startup.explain(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
 
     translated._translates_domain_errors = True  # type: ignore[attr-defined]
     command.callback = translated

@@ -1,4 +1,4 @@
-"""Admin commands: check flows, manage API keys, load demo data."""
+"""Admin commands: check flows, manage API keys."""
 
 from __future__ import annotations
 
@@ -6,22 +6,12 @@ from datetime import UTC, datetime
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from ivr.extensions import db
 from ivr.flows import FlowError, load_catalog
 from ivr.flows.schema import MessageStep
-from ivr.models import Agent, Role
+from ivr.models import Role
 from ivr.services.organisation import api_keys as api_key_service
-from ivr.services.organisation import teams as organisation
 from ivr.settings import settings
-
-DEMO_AGENTS = [
-    ("alice", "Alice Martin"),
-    ("bob", "Bob Okafor"),
-    ("client:carmen", "Carmen Ruiz"),
-    ("sip:dmitri@pbx.example.com", "Dmitri Volkov"),
-]
 
 
 @click.group(cls=AppGroup)
@@ -104,24 +94,3 @@ def api_keys_revoke(name_or_prefix: str) -> None:
     """Revoke the key with this prefix (see `list`), or the only active key with this name."""
     key = api_key_service.revoke(name_or_prefix)
     click.echo(f"revoked {key.prefix or '(no prefix)'} ({key.name!r}); requests with it now get 401")
-
-
-@click.group(cls=AppGroup)
-def demo() -> None:
-    """Demo data for a laptop."""
-
-
-@demo.command("seed")
-def demo_seed() -> None:
-    """Add demo agents, a team and its supervisors (safe to run again)."""
-    added = sum(db.session.scalar(select(Agent).filter_by(ref=ref)) is None for ref, _ in DEMO_AGENTS)
-    organisation.save_supervisor("Morgan Manager", email="morgan@example.com")
-    organisation.save_supervisor("Sam Supervisor", email="sam@example.com", escalates_to="Morgan Manager")
-    organisation.save_team(
-        "Support", supervisor="Sam Supervisor", channels=["email"], email="support-leads@example.com"
-    )
-    for ref, name in DEMO_AGENTS:
-        organisation.save_agent(ref, display_name=name, team="Support")
-    click.echo(f"demo agents: {added} added, {len(DEMO_AGENTS) - added} already there")
-    click.echo("demo team: Support, callback tasks to Sam Supervisor, escalated to Morgan Manager, by e-mail")
-    click.echo("API key for this laptop (development only): " + api_key_service.DEV_API_KEY)

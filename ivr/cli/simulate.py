@@ -11,26 +11,87 @@ import click
 from flask.cli import with_appcontext
 
 from ivr.settings import settings
-from ivr.simulator import DEFAULT_TO, HANG_UP, RECORD, SAY, SILENCE, SimulatedCall, http_transport
+from ivr.simulator import (
+    DEFAULT_TO,
+    DIAL,
+    HANG_UP,
+    HANG_UP_WORDS,
+    RECORD,
+    SAY,
+    SILENCE,
+    SimulatedCall,
+    demo_caller,
+    http_transport,
+    problem_with,
+)
 
 
 def _interactive() -> Iterator[str]:
+    """The caller's actions typed at each question: the same words as --keys, one at a time."""
     while True:
         try:
             text = input("  you> ").strip()
         except EOFError:
             yield HANG_UP
             return
-        if text.lower() in ("h", "hangup", HANG_UP):
+        action = text or SILENCE
+        problem = problem_with(action)
+        if problem is not None:
+            click.secho(f"  {problem}", fg="red", err=True)
+            continue
+        if action == HANG_UP or action.lower() in HANG_UP_WORDS:
             yield HANG_UP
             return
-        yield text or SILENCE
+        yield action
+
+
+def _parse_keys(keys: str) -> list[str]:
+    try:
+        actions = shlex.split(keys)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (quote a spoken answer whole: '\"say:very satisfied\"')") from None
+    problems = [problem for action in actions if (problem := problem_with(action)) is not None]
+    if problems:
+        raise click.BadParameter("; ".join(problems), param_hint="--keys")
+    return actions
+
+
+def _suppression(number: str) -> str | None:
+    """Why the server will not survey this number, when its database says so (best effort)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ivr.extensions import db
+    from ivr.services.consent import do_not_survey
+    from ivr.services.consent.privacy import number_hash
+
+    try:
+        listed = do_not_survey.is_listed(number_hash(number))
+    except SQLAlchemyError:
+        return None
+    finally:
+        db.session.remove()
+    return "it is on the do-not-survey list" if listed else None
 
 
 @click.command()
 @with_appcontext
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The server's base URL.")
-@click.option("--agent", default="alice", show_default=True, help="The agent's external reference.")
+@click.option(
+    "--url",
+    default=None,
+    help="The server's base URL (default: PUBLIC_BASE_URL, which `make run PORT=...` sets, else http://127.0.0.1:5000).",
+)
+@click.option(
+    "from_number",
+    "--from",
+    default=None,
+    help="The caller's number (default: a fresh demo number each run, so an earlier opt-out never applies).",
+)
+@click.option(
+    "--agent",
+    default="client:alice",
+    show_default=True,
+    help="The agent's external reference, as callflows/routing/queues.yaml names them.",
+)
 @click.option("--queue", default="support", show_default=True)
 @click.option("--flow", "flow_id", default=None, help="Flow id (default: the server's default flow).")
 @click.option("--lang", default="en", show_default=True)
@@ -48,10 +109,12 @@ def _interactive() -> Iterator[str]:
     help="The caller's answers in order, space separated: digits (10 or 10#), "
     f"'{SAY}five' to speak ('\"{SAY}very satisfied@0.3\"' with Twilio's confidence), "
     f"'{RECORD}8' for an 8-second comment ('\"{RECORD}8:It was slow\"' with its transcript), "
-    f"'{SILENCE}' for silence, '{HANG_UP}' to hang up. Without it, asks at each question.",
+    f"'{SILENCE}' for silence, '{HANG_UP}' to hang up, at the front door's <Dial> "
+    f"'{DIAL}completed:90', '{DIAL}busy', '{DIAL}no-answer'. Without it, asks at each question.",
 )
 def simulate(
-    url: str,
+    url: str | None,
+    from_number: str | None,
     agent: str,
     queue: str,
     flow_id: str | None,
@@ -62,15 +125,25 @@ def simulate(
 ) -> None:
     """Simulate a caller taking the survey, printing what they would hear."""
     config = settings()
+    url = (url or config.twilio_base_url).rstrip("/")
     params = {"agent": agent, "queue": queue, "lang": lang}
     if flow_id:
         params["flow"] = flow_id
     start = "/voice/incoming" if to_number else "/voice/survey?" + urllib.parse.urlencode(params)
-    actions = iter(shlex.split(keys)) if keys is not None else _interactive()
+    actions = iter(_parse_keys(keys)) if keys is not None else _interactive()
     if keys is None:
         click.echo(
             f"At each question type keys, {SAY}<words> to speak, or {RECORD}<seconds>[:<transcript>]"
-            " to leave a comment; Enter alone is silence, 'h' hangs up."
+            f" to leave a comment; Enter alone is silence, '{HANG_UP}' hangs up (as in --keys)."
+        )
+    caller = from_number or demo_caller()
+    if from_number is not None and (why := _suppression(from_number)) is not None:
+        click.secho(
+            f"note: {from_number} will not be surveyed: {why} "
+            f"(`flask --app wsgi do-not-survey remove {from_number}`,"
+            " or leave out --from for a fresh number)",
+            fg="yellow",
+            err=True,
         )
 
     call = SimulatedCall(
@@ -78,10 +151,11 @@ def simulate(
         url,
         config.twilio_auth_token,
         call_sid=call_sid,
+        from_number=caller,
         to_number=to_number or DEFAULT_TO,
         on_hear=lambda text: click.echo(f"  caller hears: {text}"),
     )
-    click.echo(f"Calling {url}{start} as {call.call_sid}")
+    click.echo(f"Calling {url}{start} from {caller} as {call.call_sid}")
     try:
         transcript = call.run(start, actions)
     except OSError as exc:

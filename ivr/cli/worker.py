@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Iterator
 
 import click
 from flask.cli import AppGroup, with_appcontext
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker
 from rq.cron import CronScheduler
 from rq.worker import BaseWorker
@@ -15,8 +19,11 @@ from rq.worker import BaseWorker
 from ivr.extensions import db
 from ivr.jobs import QUEUES, SCHEDULED_QUEUE, job_queue
 from ivr.jobs.scheduled import housekeeping, purge_personal_data, send_digests
-from ivr.jobs.scoring import sweep_unscored
+from ivr.jobs.scoring import sweep_unscored_report
 from ivr.settings import Settings, settings
+from ivr.startup import masked_url
+
+MAX_BACKOFF_SECONDS = 30.0
 
 
 @click.command()
@@ -52,6 +59,56 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
     names = list(queues) or list(QUEUES)
     redis = job_queue().redis
     assert redis is not None
+    if burst:  # a one-off run: Redis away is the answer (one line, ivr.startup), not a wait
+        redis.ping()
+    delays = _backoff()
+    while True:
+        if not _redis_reachable(redis, delays):
+            continue
+        try:
+            _work(redis, worker_class, names, burst=burst, with_scheduler=with_scheduler, fork=fork)
+            return
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if burst:
+                raise
+            delay = next(delays)
+            click.echo(f"lost Redis ({exc}); starting again in {delay:g} s", err=True)
+            time.sleep(delay)
+
+
+def _backoff() -> Iterator[float]:
+    """1, 2, 4 ... seconds, then every 30 s for as long as Redis stays away."""
+    delay = 1.0
+    while True:
+        yield delay
+        delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+
+def _redis_reachable(redis: Redis, delays: Iterator[float]) -> bool:
+    """One line and a wait (with back-off) while Redis cannot be reached; the worker never crashes on it."""
+    try:
+        redis.ping()
+        return True
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        delay = next(delays)
+        click.echo(
+            f"cannot reach Redis at REDIS_URL={masked_url(settings().redis_url or '')} ({exc}); "
+            f"trying again in {delay:g} s",
+            err=True,
+        )
+        time.sleep(delay)
+        return False
+
+
+def _work(
+    redis: Redis,
+    worker_class: type[BaseWorker],
+    names: list[str],
+    *,
+    burst: bool,
+    with_scheduler: bool,
+    fork: bool,
+) -> None:
     click.echo(f"worker listening on {', '.join(names)}" + (" (a fork per job)" if fork else ""))
     stop = threading.Event()
     if with_scheduler and not burst:
@@ -97,8 +154,17 @@ def jobs_group() -> None:
 @click.option("--min-age", default=60, show_default=True, help="Seconds a response must have been final.")
 def jobs_sweep(min_age: int) -> None:
     """Enqueue scoring for every final response still unscored."""
-    ids = sweep_unscored(min_age)
-    click.echo(f"{len(ids)} unscored response(s) enqueued" + (f": {ids}" if ids else ""))
+    swept = sweep_unscored_report(min_age)
+    click.echo(
+        f"{len(swept.enqueued)} unscored response(s) enqueued"
+        + (f": {swept.enqueued}" if swept.enqueued else "")
+    )
+    if swept.not_enqueued:
+        where = "Redis (REDIS_URL) refused them" if not settings().jobs_inline else "their jobs failed"
+        raise click.ClickException(
+            f"{len(swept.not_enqueued)} unscored response(s) NOT enqueued: {swept.not_enqueued}; {where}. "
+            "They stay unscored in the database: run this again once the cause is fixed."
+        )
 
 
 @jobs_group.command("housekeeping")

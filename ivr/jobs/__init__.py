@@ -58,16 +58,22 @@ class JobQueue:
         queue: str = SCORING_QUEUE,
         retry: Retry | None = DEFAULT_RETRY,
         at: datetime | None = None,
-    ) -> None:
+    ) -> bool:
+        """Hand the job over; True when it is on its queue (or, inline, ran without an error).
+
+        False is not an error to raise: the row is the truth and the sweepers hand it over again;
+        callers that report to a person (`flask jobs sweep`) say which ones are waiting.
+        """
         if self.redis is None:
             if at is not None:
                 log.info("%s is due at %s; without Redis, `flask jobs housekeeping` runs it", job_id, at)
-                return
+                return True
             try:
                 func(*args)
             except Exception:
                 log.exception("inline job %s failed; the sweepers will try again", job_id)
-            return
+                return False
+            return True
         options: dict[str, Any] = {
             "args": args,
             "job_id": job_id,
@@ -83,6 +89,8 @@ class JobQueue:
                 target.enqueue_at(at, func, *args, job_id=job_id, result_ttl=0, retry=retry)
         except RedisError as exc:
             log.warning("could not enqueue %s (%s); the sweepers will enqueue it later", job_id, exc)
+            return False
+        return True
 
 
 def init_app(app: Flask) -> None:

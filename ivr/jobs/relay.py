@@ -16,41 +16,43 @@ from ivr.outbox import Request, Work
 from ivr.settings import settings
 
 
-def dispatch(request: Request) -> None:
+def dispatch(request: Request) -> bool:
+    """Hand the work over to its job; False when it could not be (ivr.jobs.JobQueue.enqueue)."""
     from ivr.jobs import notifications, outbound, scheduled, scoring
 
     (row_id,) = request.args
     queue = job_queue()
     if request.work is Work.score_response:
-        queue.enqueue(scoring.score_response, row_id, job_id=f"score-response-{row_id}", queue=SCORING_QUEUE)
-    elif request.work is Work.deliver_notification:
+        return queue.enqueue(
+            scoring.score_response, row_id, job_id=f"score-response-{row_id}", queue=SCORING_QUEUE
+        )
+    if request.work is Work.deliver_notification:
         intervals = settings().notification_retry_intervals
-        queue.enqueue(
+        return queue.enqueue(
             notifications.deliver_notification,
             row_id,
             job_id=f"notification-{row_id}",
             queue=NOTIFICATIONS_QUEUE,
             retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
         )
-    elif request.work is Work.escalate_task:
-        queue.enqueue(
+    if request.work is Work.escalate_task:
+        return queue.enqueue(
             scheduled.escalate_task,
             row_id,
             job_id=f"escalate-task-{row_id}",
             queue=SCHEDULED_QUEUE,
             at=request.at,
         )
-    elif request.work is Work.place_outbound_survey:
+    if request.work is Work.place_outbound_survey:
         # On the notifications queue: outbound traffic, retried with back-off.
-        queue.enqueue(
+        return queue.enqueue(
             outbound.place_outbound_survey,
             row_id,
             job_id=f"outbound-survey-{row_id}",
             queue=NOTIFICATIONS_QUEUE,
             at=request.at,
         )
-    else:  # pragma: no cover - every Work has a branch above
-        raise ValueError(f"no job for {request.work}")
+    raise ValueError(f"no job for {request.work}")
 
 
 def relay(requests: Sequence[Request]) -> None:

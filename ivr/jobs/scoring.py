@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -36,8 +37,20 @@ def score_response(response_id: int) -> int | None:
     return scored.score_id
 
 
+@dataclass(frozen=True)
+class Sweep:
+    enqueued: list[int]
+    not_enqueued: list[int]  # Redis refused them: still unscored, the next sweep tries again
+
+
 def sweep_unscored(min_age_seconds: int = 60) -> list[int]:
-    """Enqueue every final response still without a score (a job lost with Redis, say)."""
+    """Enqueue every final response still without a score (a job lost with Redis, say); their ids."""
+    swept = sweep_unscored_report(min_age_seconds)
+    return swept.enqueued + swept.not_enqueued
+
+
+def sweep_unscored_report(min_age_seconds: int = 60) -> Sweep:
+    """The same, saying which responses were handed over and which could not be."""
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
     ids = db.session.scalars(
         select(SurveyResponse.id)
@@ -45,6 +58,9 @@ def sweep_unscored(min_age_seconds: int = 60) -> list[int]:
         .order_by(SurveyResponse.id)
     ).all()
     db.session.rollback()
+    enqueued: list[int] = []
+    not_enqueued: list[int] = []
     for response_id in ids:
-        dispatch(Request(Work.score_response, (response_id,)))
-    return list(ids)
+        handed_over = dispatch(Request(Work.score_response, (response_id,)))
+        (enqueued if handed_over else not_enqueued).append(response_id)
+    return Sweep(enqueued, not_enqueued)
