@@ -1,7 +1,8 @@
 """Command-line tools, registered on the app so they run in its context: `flask --app wsgi ...`.
 
 What a service refuses (ivr.services.errors) ends a command with its message, the options at
-fault, and exit status 1, never a traceback.
+fault, and exit status 1, never a traceback. Every command ends its database session (committed
+when it succeeded, rolled back when it failed) before the process exits.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import functools
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, has_app_context
 
 from ivr.cli import admin, consent, organisation, simulate, tasks, worker
+from ivr.db import end_session
 from ivr.services.errors import DomainError
 
 COMMANDS: list[click.Command] = [
@@ -47,11 +49,19 @@ def _translate_domain_errors(command: click.Command) -> None:
 
     @functools.wraps(callback)
     def translated(*args: Any, **kwargs: Any) -> Any:
+        ok = False
         try:
-            return callback(*args, **kwargs)
+            result = callback(*args, **kwargs)
+            ok = True
+            return result
         except DomainError as exc:
             options = ", ".join("--" + field.replace("_", "-") for field in exc.fields)
             raise click.ClickException(exc.message + (f" (set {options})" if options else "")) from None
+        finally:
+            # A command's last read must not leave its transaction open (a long `flask shell`-like
+            # command, or the worker, would hold it): commit or roll back, then give it back.
+            if has_app_context():
+                end_session(commit=ok)
 
     translated._translates_domain_errors = True  # type: ignore[attr-defined]
     command.callback = translated

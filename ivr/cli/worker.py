@@ -14,6 +14,7 @@ from rq.worker import BaseWorker
 
 from ivr.extensions import db
 from ivr.jobs import QUEUES, SCHEDULED_QUEUE, job_queue
+from ivr.jobs.running import AppJob
 from ivr.jobs.scheduled import housekeeping, purge_personal_data, send_digests
 from ivr.jobs.scoring import sweep_unscored
 from ivr.settings import Settings, settings
@@ -67,7 +68,9 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
             )
         )
     try:
-        worker_class(names, connection=redis).work(burst=burst, with_scheduler=with_scheduler)
+        # AppJob ends each job's database session: no connection idles in a transaction between jobs.
+        rq_worker = worker_class(names, connection=redis, job_class=AppJob)
+        rq_worker.work(burst=burst, with_scheduler=with_scheduler)
     finally:
         stop.set()
 
