@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             raise SystemExit(2) from None
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     configure(app, settings)
+    register_operations(app)
     register_extensions(app)
     load_flows(app)
     register_blueprints(app)
@@ -60,6 +61,13 @@ def configure(app: Flask, settings: Settings) -> None:
         )
     if settings.ivr_env is Environment.development and settings.twilio_auth_token.startswith("dev-"):
         log.warning("Using the development Twilio auth token: real Twilio requests will get 403.")
+
+
+def register_operations(app: Flask) -> None:
+    """Logs first (so the rest logs structured), then error tracking, metrics and health probes."""
+    from ivr import ops
+
+    ops.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -9,19 +9,21 @@ from __future__ import annotations
 import os
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 from flask import Flask
+from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from rq import Queue
 
 from ivr.jobs import QUEUES
 from ivr.models import FeedbackItem, Score
 from tests.helpers import ALICE, AUTH_TOKEN, LOW, POSTGRES_URL, SECRET_KEY, Twilio, rows, set_up_team
-from tests.local_servers import running
+from tests.local_servers import free_port, running
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLAIN_URL = POSTGRES_URL.replace("+psycopg", "")
@@ -52,6 +54,7 @@ def test_a_running_worker_holds_no_transaction_between_jobs(
     app = app_factory(redis_url=redis_url)
     set_up_team(app)
     twilio = Twilio(app, app.test_client())
+    metrics_port = free_port()
     env = {
         **os.environ,
         "IVR_ENV": "test",
@@ -60,6 +63,7 @@ def test_a_running_worker_holds_no_transaction_between_jobs(
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "SECRET_KEY": SECRET_KEY,
         "INSTANCE_DIR": str(tmp_path),
+        "METRICS_PORT": str(metrics_port),
     }
     # No scheduler: nothing periodic runs to end a transaction left open by accident.
     worker_command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
@@ -74,6 +78,17 @@ def test_a_running_worker_holds_no_transaction_between_jobs(
         _wait_for(lambda: len(rows(app, FeedbackItem)) == 5, 30, "the worker to score every response")
         _wait_for(lambda: _worker_idle(redis_url), 30, "the worker to finish every job")
         assert len(rows(app, Score)) == 5
+        # The worker's own metrics (METRICS_PORT): the five scoring jobs it ran.
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as reply:
+            exported = reply.read().decode()
+        scored = [
+            sample.value
+            for family in text_string_to_metric_families(exported)
+            for sample in family.samples
+            if sample.name == "ivr_jobs_total"
+            and sample.labels == {"queue": "scoring", "job": "score_response", "outcome": "succeeded"}
+        ]
+        assert scored == [5.0]
 
         # Every job has finished; nobody (worker, web) may be inside a transaction, now or while
         # the worker waits for the next job.

@@ -17,6 +17,7 @@ from ivr.jobs import QUEUES, SCHEDULED_QUEUE, job_queue
 from ivr.jobs.running import AppJob
 from ivr.jobs.scheduled import housekeeping, purge_personal_data, send_digests
 from ivr.jobs.scoring import sweep_unscored
+from ivr.ops.metrics import serve_worker_metrics
 from ivr.settings import Settings, settings
 
 
@@ -54,6 +55,9 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
     redis = job_queue().redis
     assert redis is not None
     click.echo(f"worker listening on {', '.join(names)}" + (" (a fork per job)" if fork else ""))
+    metrics_port = serve_worker_metrics(settings())
+    if metrics_port is not None:
+        click.echo(f"worker metrics on http://{settings().metrics_host}:{metrics_port}/metrics")
     stop = threading.Event()
     if with_scheduler and not burst:
         config = settings()
