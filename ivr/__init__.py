@@ -42,6 +42,7 @@ def _build(settings: Settings) -> Flask:
     # Static files are the web blueprint's (ivr/web/static), served under /static.
     app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder=None)
     configure(app, settings)
+    register_operations(app)
     register_extensions(app)
     load_flows(app)
     register_blueprints(app)
@@ -80,6 +81,13 @@ def engine_options(settings: Settings) -> dict[str, Any]:
         # PgBouncer in transaction mode (README, "When one machine is not enough").
         options["connect_args"] = {"prepare_threshold": None}
     return options
+
+
+def register_operations(app: Flask) -> None:
+    """Logs first (so the rest logs structured), then error tracking, metrics and health probes."""
+    from ivr import ops
+
+    ops.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -63,3 +63,20 @@ def upsert_id(model: type[Base], values: dict[str, Any], unique: list[str]) -> t
     if existing is None:  # pragma: no cover - only if the row vanished between the two statements
         raise LookupError(f"{model.__name__} with {unique} vanished during an upsert")
     return existing, False
+
+
+def end_session(commit: bool) -> None:
+    """End the unit of work: commit (or roll back), then give the connection back to the pool.
+
+    Services commit their own work, so the commit here only closes a transaction a last read left
+    open; after a failure it is a rollback. Either way no connection stays "idle in transaction".
+    """
+    try:
+        if commit:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    except Exception:  # the database itself may be what failed; remove() still gives the connection back
+        log.warning("could not %s the session", "commit" if commit else "roll back", exc_info=True)
+    finally:
+        db.session.remove()

@@ -143,6 +143,23 @@ class Settings(BaseSettings):
     ]
     # A signed-in session ends after this long without a request.
     session_minutes: int = Field(default=8 * 60, ge=5)
+    # The bearer token Prometheus sends to scrape GET /metrics. Unset: /metrics answers 404.
+    metrics_token: str | None = None
+    # `flask worker` serves its own metrics (jobs run, failed, retried) on this port; unset: off.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The address the worker's metrics port listens on (0.0.0.0 for a scraper on another machine).
+    metrics_host: str = "127.0.0.1"
+    # Set for gunicorn (several processes): where prometheus-client's multiprocess mode keeps each
+    # process's samples. It must exist, be empty at start, and be set before the app is imported.
+    prometheus_multiproc_dir: Path | None = None
+    # Log lines as JSON (one object a line) or for people; unset: JSON in production, else people.
+    log_format: Literal["json", "console"] | None = None
+    # The least important log level written (DEBUG, INFO, WARNING, ERROR).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Errors from the web and worker processes go to this Sentry project; unset: nothing is sent.
+    sentry_dsn: str | None = None
+    # The share of requests and jobs Sentry also traces for performance (0: errors only).
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     callflows_dir: Path = PROJECT_ROOT / "callflows"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -231,6 +248,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _existing_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory (create it, empty, before starting)")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("proxy_hops")
     @classmethod
     def _non_negative(cls, value: int) -> int:
@@ -272,6 +301,12 @@ class Settings(BaseSettings):
     def twilio_base_url(self) -> str:
         """Where Twilio reaches this server: PUBLIC_BASE_URL, or the local server outside production."""
         return self.public_base_url or DEV_SERVER_URL
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format is None:
+            return self.ivr_env is Environment.production
+        return self.log_format == "json"
 
     @property
     def jobs_inline(self) -> bool:

@@ -7,8 +7,9 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-if config.config_file_name is not None:
-    # Keep the app's loggers working when migrations run inside a process (tests, release).
+if config.config_file_name is not None and not current_app.extensions.get("ivr.logging"):
+    # Keep the app's loggers working when migrations run inside a process (tests, release); an
+    # app that configured its own logging (ivr.ops.logs) keeps it: structured, numbers masked.
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

@@ -3,6 +3,8 @@
 What a service refuses (ivr.services.errors) ends a command with its message, the options at
 fault, and exit status 1, never a traceback; so does a database or Redis that cannot be reached
 (ivr.startup says what to do; IVR_DEBUG=1 or `flask --debug` shows the traceback instead).
+Every command ends its database session (committed when it succeeded, rolled back when it
+failed) before the process exits.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import functools
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, has_app_context
 
 from ivr import startup
 from ivr.cli import admin, consent, demo, organisation, simulate, tasks, users, worker
+from ivr.db import end_session
 from ivr.services.errors import DomainError
 
 COMMANDS: list[click.Command] = [
@@ -62,8 +65,11 @@ def _translate_domain_errors(command: click.Command) -> None:
 
     @functools.wraps(callback)
     def translated(*args: Any, **kwargs: Any) -> Any:
+        ok = False
         try:
-            return callback(*args, **kwargs)
+            result = callback(*args, **kwargs)
+            ok = True
+            return result
         except DomainError as exc:
             options = ", ".join("--" + field.replace("_", "-") for field in exc.fields)
             raise click.ClickException(exc.message + (f" (set {options})" if options else "")) from None
@@ -72,6 +78,11 @@ def _translate_domain_errors(command: click.Command) -> None:
             if message is None:
                 raise
             raise click.ClickException(message) from None
+        finally:
+            # A command's last read must not leave its transaction open (a long `flask shell`-like
+            # command, or the worker, would hold it): commit or roll back, then give it back.
+            if has_app_context():
+                end_session(commit=ok)
 
     translated._translates_domain_errors = True  # type: ignore[attr-defined]
     command.callback = translated

@@ -18,8 +18,10 @@ from rq.worker import BaseWorker
 
 from ivr.extensions import db
 from ivr.jobs import QUEUES, SCHEDULED_QUEUE, job_queue
+from ivr.jobs.running import AppJob
 from ivr.jobs.scheduled import housekeeping, purge_personal_data, send_digests
 from ivr.jobs.scoring import sweep_unscored_report
+from ivr.ops.metrics import serve_worker_metrics
 from ivr.settings import Settings, settings
 from ivr.startup import masked_url
 
@@ -110,6 +112,9 @@ def _work(
     fork: bool,
 ) -> None:
     click.echo(f"worker listening on {', '.join(names)}" + (" (a fork per job)" if fork else ""))
+    metrics_port = serve_worker_metrics(settings())
+    if metrics_port is not None:
+        click.echo(f"worker metrics on http://{settings().metrics_host}:{metrics_port}/metrics")
     stop = threading.Event()
     if with_scheduler and not burst:
         config = settings()
@@ -124,7 +129,9 @@ def _work(
             )
         )
     try:
-        worker_class(names, connection=redis).work(burst=burst, with_scheduler=with_scheduler)
+        # AppJob ends each job's database session: no connection idles in a transaction between jobs.
+        rq_worker = worker_class(names, connection=redis, job_class=AppJob)
+        rq_worker.work(burst=burst, with_scheduler=with_scheduler)
     finally:
         stop.set()
 

@@ -68,8 +68,11 @@ class JobQueue:
             if at is not None:
                 log.info("%s is due at %s; without Redis, `flask jobs housekeeping` runs it", job_id, at)
                 return True
+            from ivr.jobs.running import observed
+
             try:
-                func(*args)
+                with observed(job_id, queue, func, will_retry=False):
+                    func(*args)
             except Exception:
                 log.exception("inline job %s failed; the sweepers will try again", job_id)
                 return False

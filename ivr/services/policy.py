@@ -115,6 +115,7 @@ class Access(StrEnum):
     public = "public"  # anyone (sign-in page, health, the API's description, static files)
     twilio = "twilio"  # Twilio's signed webhooks (checked by ivr.voice.signature, not here)
     signed_in = "signed_in"  # any signed-in person or key
+    metrics_token = "metrics_token"  # Prometheus, with METRICS_TOKEN (checked by ivr.ops.metrics)
 
 
 ALL_PEOPLE = frozenset({Role.agent, Role.supervisor, Role.analyst, Role.admin})
@@ -144,6 +145,9 @@ ROUTES: dict[str, Rule] = {
     "web.admin_user_create": ADMINS,
     "web.admin_user_deactivate": ADMINS,
     "api.openapi": Access.public,
+    "health.healthz": Access.public,
+    "health.readyz": Access.public,
+    "metrics.metrics": Access.metrics_token,
     "api.list_responses": READERS | {Role.agent},
     "api.get_response": READERS | {Role.agent},
     "api.list_callback_tasks": TASK_WORKERS | {Role.analyst},
@@ -169,7 +173,7 @@ def may_use(principal: Principal | None, endpoint: str | None) -> bool:
     rule = rule_for(endpoint)
     if rule is None:
         return False
-    if rule in (Access.public, Access.twilio):
+    if rule in (Access.public, Access.twilio, Access.metrics_token):
         return True
     if principal is None:
         return False

@@ -15,6 +15,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
+from ivr.ops.metrics import SIGNATURE_FAILURES
 from ivr.settings import settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def twilio_webhook(view: Callable[..., Any]) -> Callable[..., Any]:
         algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
         if not signature or not validator.validate(public_url(), request.form, signature, algorithm):
             log.warning("rejected %s: bad or missing X-Twilio-Signature (url %s)", request.path, public_url())
+            SIGNATURE_FAILURES.inc()
             abort(403)
         return view(*args, **kwargs)
 

@@ -27,6 +27,7 @@ from ivr.models import (
     Team,
     utcnow,
 )
+from ivr.ops.metrics import NOTIFICATION_ATTEMPTS
 from ivr.outbox import Work, later
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,10 @@ def deliver(notification_id: int, last_attempt: bool) -> bool:
     except DeliveryError as exc:
         detail, ok = str(exc), False
     now = utcnow()
+    # Read before the commit expires the row: reading them after would start a new transaction.
+    channel, recipient = notification.channel.value, notification.recipient
     notification.attempts += 1
+    attempts = notification.attempts
     notification.attempt_log.append(NotificationAttempt(attempted_at=now, ok=ok, detail=detail[:2000]))
     if ok:
         notification.status = NotificationStatus.sent
@@ -140,13 +144,14 @@ def deliver(notification_id: int, last_attempt: bool) -> bool:
         if last_attempt:
             notification.status = NotificationStatus.failed
     db.session.commit()
+    NOTIFICATION_ATTEMPTS.labels(channel, "sent" if ok else "failed").inc()
     if not ok:
         log.warning(
             "notification %s (%s to %s) attempt %s failed%s: %s",
             notification_id,
-            notification.channel.value,
-            notification.recipient,
-            notification.attempts,
+            channel,
+            recipient,
+            attempts,
             ", giving up" if last_attempt else "",
             detail,
         )

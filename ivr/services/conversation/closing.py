@@ -5,12 +5,14 @@ failed when the call failed, and is scored."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Case, case, func, or_, select, update
+from sqlalchemy import Case, Row, case, func, or_, select, update
 
 from ivr.extensions import db
 from ivr.models import Answer, AnswerStatus, Call, Disposition, SurveyResponse, utcnow
+from ivr.ops.metrics import RESPONSES_ENDED, count_after_commit
 from ivr.outbox import Work, later
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
         .where(Call.call_sid == call_sid)
         .values(status=call_status, duration_seconds=duration, ended_at=func.coalesce(Call.ended_at, now))
     )
-    closed = db.session.scalars(
+    ended = db.session.execute(
         update(SurveyResponse)
         .where(
             SurveyResponse.disposition == Disposition.in_progress,
@@ -43,12 +45,10 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
             ended_at=now,
             current_step=None,
         )
-        .returning(SurveyResponse.id)
+        .returning(SurveyResponse.id, SurveyResponse.disposition)
         .execution_options(synchronize_session=False)
     ).all()
-    for response_id in closed:
-        later(Work.score_response, response_id)
-    db.session.commit()
+    closed = _close(ended)
     return list(closed)
 
 
@@ -56,19 +56,26 @@ def close_stale(older_than_minutes: int) -> list[int]:
     """Close surveys still in progress long after they started: the call's status callback never
     came (a lost request, a misconfigured number). Each becomes partial or breakoff and is scored."""
     cutoff = utcnow() - timedelta(minutes=older_than_minutes)
-    closed = db.session.scalars(
+    ended = db.session.execute(
         update(SurveyResponse)
         .where(SurveyResponse.disposition == Disposition.in_progress, SurveyResponse.started_at < cutoff)
         .values(disposition=_partial_or_breakoff(), ended_at=utcnow(), current_step=None)
-        .returning(SurveyResponse.id)
+        .returning(SurveyResponse.id, SurveyResponse.disposition)
         .execution_options(synchronize_session=False)
     ).all()
-    for response_id in closed:
-        later(Work.score_response, response_id)
-    db.session.commit()
+    closed = _close(ended)
     if closed:
         log.warning("closed %s stale survey(s) whose status callback never came: %s", len(closed), closed)
     return list(closed)
+
+
+def _close(ended: Sequence[Row[int, Disposition]]) -> list[int]:
+    """Score each response the UPDATE closed, count its disposition, and commit."""
+    for response_id, disposition in ended:
+        later(Work.score_response, response_id)
+        count_after_commit(RESPONSES_ENDED.labels(disposition.value), db.session())
+    db.session.commit()
+    return [response_id for response_id, _ in ended]
 
 
 def _partial_or_breakoff() -> Case[Disposition]:

@@ -25,6 +25,7 @@ from ivr.models import (
     LanguageSource,
     SurveyResponse,
 )
+from ivr.ops.metrics import ANSWERS_STORED, RESPONSES_ENDED, count_after_commit
 from ivr.services.consent.privacy import number_hash
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def insert_response(
     ended_at: datetime | None = None,
 ) -> int | None:
     """The survey response on the leg `survey_call_sid`; None when that leg already has one."""
-    return insert_ignore(
+    response_id = insert_ignore(
         SurveyResponse,
         {
             "call_id": call_id,
@@ -120,6 +121,9 @@ def insert_response(
         },
         ["survey_call_sid"],
     )
+    if response_id is not None and disposition.is_final:
+        count_after_commit(RESPONSES_ENDED.labels(disposition.value), db.session())
+    return response_id
 
 
 def insert_answer(
@@ -154,4 +158,6 @@ def insert_answer(
     )
     if stored is None:
         log.info("response %s step %s: answer already stored by an earlier delivery", response_id, step_key)
+    else:
+        count_after_commit(ANSWERS_STORED, db.session())
     return stored is not None

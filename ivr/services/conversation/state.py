@@ -14,6 +14,7 @@ from sqlalchemy import Table, bindparam, select, update
 
 from ivr.extensions import db
 from ivr.models import Answer, Disposition, LanguageSource, SurveyResponse, utcnow
+from ivr.ops.metrics import RESPONSES_ENDED, count_after_commit
 from ivr.services.conversation.answer_values import answer_value
 
 _responses = cast(Table, SurveyResponse.__table__)
@@ -65,6 +66,8 @@ class SurveyState:
     language_source: LanguageSource = LanguageSource.default
     # The leg the survey runs on: a step webhook from any other call is refused.
     survey_call_sid: str = ""
+    # Set by finish() on the transition to a final disposition; save_state counts it.
+    newly_final: bool = False
 
     @property
     def answered(self) -> bool:
@@ -85,6 +88,8 @@ class SurveyState:
             self.changed = True
 
     def finish(self, disposition: Disposition) -> None:
+        # Counted once, when the response first becomes final (a late answer finishes it again).
+        self.newly_final = self.newly_final or not self.disposition.is_final
         self.disposition = disposition
         self.ended_at = utcnow()
         self.current_step = None
@@ -127,3 +132,6 @@ def save_state(state: SurveyState) -> None:
             },
         )
         state.changed = False
+        if state.newly_final:
+            count_after_commit(RESPONSES_ENDED.labels(state.disposition.value), db.session())
+            state.newly_final = False

@@ -1,0 +1,14 @@
+"""Running it as a product: health probes, Prometheus metrics, structured logs, error tracking."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from ivr.ops import errors, health, logs, metrics
+
+    logs.init_app(app)
+    errors.init_app(app)
+    metrics.init_app(app)
+    health.init_app(app)
