@@ -68,6 +68,10 @@ def demo_seed(no_history: bool) -> None:
         )
         for ref in agents:
             organisation.save_agent(ref, display_name=DEMO_NAMES.get(ref, ref), team=team)
+    click.echo(f"demo agents: {added} added, {len(refs) - added} already there")
+    for team, agents in teams.items():
+        click.echo(f"  team {team}: {', '.join(agents)} (as callflows/routing/queues.yaml rings them)")
+    click.echo("callback tasks go to each team's supervisor, escalated to Morgan Manager, by e-mail")
     people = _demo_users(teams)
     if not no_history:
         agent_ids = list(db.session.scalars(select(Agent.id).where(Agent.ref.in_(refs)).order_by(Agent.id)))
@@ -80,10 +84,6 @@ def demo_seed(no_history: bool) -> None:
         )
     for team in teams:
         organisation.save_team(team, channels=["email"])
-    click.echo(f"demo agents: {added} added, {len(refs) - added} already there")
-    for team, agents in teams.items():
-        click.echo(f"  team {team}: {', '.join(agents)} (as callflows/routing/queues.yaml rings them)")
-    click.echo("callback tasks go to each team's supervisor, escalated to Morgan Manager, by e-mail")
     click.echo("API key for this laptop (development only): " + api_key_service.DEV_API_KEY)
     if settings().ivr_env is Environment.development:
         click.echo(f"sign in at /login as any of these (password {DEMO_PASSWORD}):")
