@@ -74,9 +74,10 @@ def demo_seed(no_history: bool) -> None:
     click.echo("callback tasks go to each team's supervisor, escalated to Morgan Manager, by e-mail")
     people = _demo_users(teams)
     if not no_history:
-        agent_ids = list(db.session.scalars(select(Agent.id).where(Agent.ref.in_(refs)).order_by(Agent.id)))
+        ids = dict(db.session.execute(select(Agent.ref, Agent.id)).all())
+        queues = [(ids[ref], team.lower()) for team, agents in teams.items() for ref in agents]
         closer = users.find("sam@example.com")
-        written = seed_history(agent_ids, closer)
+        written = seed_history(queues, closer)
         click.echo(
             f"demo history: {written} scored responses over six weeks"
             if written

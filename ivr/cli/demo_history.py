@@ -69,8 +69,9 @@ PROFILES = [
 ]
 
 
-def seed_history(agent_ids: list[int], closer: User | None, rng: random.Random | None = None) -> int:
-    """Write six weeks of scored responses for these agents (once: nothing when responses exist).
+def seed_history(agents: list[tuple[int, str]], closer: User | None, rng: random.Random | None = None) -> int:
+    """Write six weeks of scored responses for these (agent id, queue) pairs (once: nothing when
+    responses exist).
     Returns how many responses were written."""
     if db.session.scalar(select(SurveyResponse.id).limit(1)) is not None:
         return 0
@@ -80,14 +81,14 @@ def seed_history(agent_ids: list[int], closer: User | None, rng: random.Random |
     db.session.commit()
     now = utcnow()
     written = 0
-    for index, agent_id in enumerate(agent_ids):
+    for index, (agent_id, queue) in enumerate(agents):
         profile = PROFILES[index % len(PROFILES)]
         for day in range(DAYS, -1, -1):
             for _ in range(_poisson(rng, profile.calls_per_day)):
                 started = now - timedelta(days=day, hours=rng.uniform(0, 9), minutes=rng.uniform(0, 59))
                 if started > now - timedelta(minutes=10):
                     continue
-                response_id = _write_response(rng, agent_id, version_id, profile, started)
+                response_id = _write_response(rng, agent_id, queue, version_id, profile, started)
                 scoring.score(response_id)
                 written += 1
     _work_the_old_tasks(rng, closer, now)
@@ -103,7 +104,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def _write_response(
-    rng: random.Random, agent_id: int, version_id: int, profile: Profile, started: datetime
+    rng: random.Random, agent_id: int, queue: str, version_id: int, profile: Profile, started: datetime
 ) -> int:
     caller = f"+1555{rng.randint(1000000, 1999999)}"
     call = Call(
@@ -111,7 +112,7 @@ def _write_response(
         from_number=caller,
         from_hash=number_hash(caller),
         to_number="+15005550001",
-        queue="support",
+        queue=queue,
         status="completed",
         started_at=started - timedelta(minutes=6),
         ended_at=started + timedelta(minutes=2),
@@ -123,7 +124,7 @@ def _write_response(
             call_id=call.id,
             agent_id=agent_id,
             sequence=1,
-            queue="support",
+            queue=queue,
             outcome="completed",
             started_at=call.started_at,
             ended_at=started,
@@ -136,7 +137,7 @@ def _write_response(
         survey_call_sid=call.call_sid,
         flow_version_id=version_id,
         agent_id=agent_id,
-        queue="support",
+        queue=queue,
         language="en",
         language_source=LanguageSource.ivr,
         disposition=Disposition.completed if finished else Disposition.partial,
