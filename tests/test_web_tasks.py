@@ -158,3 +158,12 @@ def test_a_supervisor_reassigns_a_task_within_the_team(app: Flask, live_server: 
     page.get_by_role("button", name="Reassign").click()
     expect(page.get_by_text("Reassigned to Morgan.")).to_be_visible()
     expect(page.get_by_role("listitem").filter(has_text="to Morgan")).to_contain_text("by Sam")
+
+
+def test_a_polled_list_after_the_session_expired_sends_the_whole_page_to_sign_in(app: Flask) -> None:
+    answer = app.test_client().get(
+        "/tasks/list?status=open",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/tasks?status=open"},
+    )
+    assert answer.status_code == 204
+    assert answer.headers["HX-Redirect"] == "/login?next=/tasks?status%3Dopen"
