@@ -219,6 +219,15 @@ def scope_tasks(principal: Principal, query: Q) -> Q:
     return query.where(or_(*conditions) if conditions else false())
 
 
+def scope_teams(principal: Principal, query: Q) -> Q:
+    """The teams a supervisor answers for; every team for admins and analysts."""
+    if principal.sees_everything:
+        return query
+    if principal.has(Role.supervisor) and principal.team_ids:
+        return query.where(Team.id.in_(principal.team_ids))
+    return query.where(false())
+
+
 def scope_agents(principal: Principal, query: Q) -> Q:
     return query.where(_agent_condition(principal, Agent.id))
 

@@ -16,6 +16,17 @@ class SignInForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
+class InboxFilterForm(FlaskForm):  # type: ignore[misc]
+    """The inbox's filters: a GET form (no CSRF: it changes nothing), its choices set by the view."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField("Status", validators=[Optional()])
+    team = SelectField("Team", validators=[Optional()])
+    agent = SelectField("Agent", validators=[Optional()])
+
+
 class NoteForm(FlaskForm):  # type: ignore[misc]
     note = TextAreaField("Note", validators=[DataRequired(), Length(max=5000)])
 

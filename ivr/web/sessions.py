@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
@@ -87,5 +88,11 @@ def check_access() -> Response | None:
     if policy.may_use(who, request.endpoint):
         return None
     if who is None:
+        if request.headers.get("HX-Request"):
+            # A polled fragment (the inbox's list) after the session expired: htmx would swap the
+            # sign-in page into the list, so send the whole page to it, and back after.
+            shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = shown.path + (f"?{shown.query}" if shown.query else "") if shown.path else None
+            return Response(status=204, headers={"HX-Redirect": url_for("web.login", next=back)})
         return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
     abort(404)

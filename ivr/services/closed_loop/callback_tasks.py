@@ -281,13 +281,19 @@ def find_tasks(
     overdue: bool = False,
     limit: int = 100,
     now: datetime | None = None,
+    team_id: int | None = None,
+    still_open: bool = False,
 ) -> list[CallbackTask]:
+    """The principal's tasks, soonest deadline (so the most overdue) first; `still_open`: only
+    those not done yet (open, claimed, escalated)."""
     query = (
         select(CallbackTask)
         .options(
             selectinload(CallbackTask.agent),
             selectinload(CallbackTask.assignee),
             selectinload(CallbackTask.team),
+            # The inbox shows the first words of each verbatim.
+            selectinload(CallbackTask.response).selectinload(SurveyResponse.feedback_item),
         )
         .order_by(CallbackTask.due_at, CallbackTask.id)
         .limit(limit)
@@ -297,6 +303,10 @@ def find_tasks(
         conditions.append(CallbackTask.status == TaskStatus(status))
     if agent_ref:
         conditions.append(CallbackTask.agent.has(Agent.ref == agent_ref))
+    if team_id is not None:
+        conditions.append(CallbackTask.team_id == team_id)
+    if still_open:
+        conditions.append(CallbackTask.status.in_(OPEN_STATUSES))
     if overdue:
         conditions.append(CallbackTask.status.in_(OPEN_STATUSES))
         conditions.append(CallbackTask.due_at <= (now or utcnow()))
