@@ -199,7 +199,7 @@ def _work_the_old_tasks(rng: random.Random, closer: User | None, now: datetime) 
     tasks = db.session.scalars(select(CallbackTask)).all()
     for task in tasks:
         due = task.due_at if task.due_at.tzinfo else task.due_at.replace(tzinfo=now.tzinfo)
-        if due > now - timedelta(days=3) or rng.random() < 0.1:
+        if due > now - timedelta(days=4) or rng.random() < 0.15:
             continue  # recent ones are open; a few old ones were forgotten (overdue)
         task.status = TaskStatus.done
         task.outcome = rng.choice(config.task_outcomes)
