@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.extensions import db
-from ivr.models import CallbackTask, Recording, Role, SurveyResponse
+from ivr.models import Agent, CallbackTask, Recording, Role, Supervisor, SurveyResponse, Team
 from ivr.services import policy
 from ivr.services.organisation import api_keys
 from tests.helpers import ACCOUNT_SID, ALICE, LOW, PASSWORD, Twilio, make_user, set_up_team
@@ -62,6 +62,9 @@ def world(app_factory: Any, twilio_api: Any) -> dict[str, Any]:
             "call_sid": "CA" + "1" * 32,
             "outbound_id": 1,
             "user_id": 1,
+            "supervisor_id": db.session.scalar(db.select(Supervisor.id).order_by(Supervisor.id)),
+            "team_id": db.session.scalar(db.select(Team.id).order_by(Team.id)),
+            "agent_id": db.session.scalar(db.select(Agent.id).order_by(Agent.id)),
             "filename": "app.css",
         }
     return {"app": app, "keys": keys, "ids": ids}

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+    widgets,
+)
+from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 
-ROLES = [(role, role.capitalize()) for role in ("agent", "supervisor", "analyst", "admin")]
+from ivr.models import Channel, FeedbackDelivery
+from ivr.services.organisation.users import MIN_PASSWORD
+
+ROLES = [SelectChoice(role, role.capitalize()) for role in ("agent", "supervisor", "analyst", "admin")]
 
 # Flask-WTF ships no type information: its form base class is Any to mypy.
 
@@ -41,10 +55,64 @@ class CloseForm(FlaskForm):  # type: ignore[misc]
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 
+PASSWORD_LENGTH = f"A password has at least {MIN_PASSWORD} characters (and at most 1024)."
+
+
 class UserForm(FlaskForm):  # type: ignore[misc]
     email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
     display_name = StringField("Name", validators=[Optional(), Length(max=255)])
     role = SelectField("Role", choices=ROLES)
     agent = StringField("Agent reference", validators=[Optional(), Length(max=255)])
     supervisor = StringField("Supervisor name", validators=[Optional(), Length(max=255)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=12, max=1024)])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1024, message=PASSWORD_LENGTH)],
+        description=f"At least {MIN_PASSWORD} characters.",
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+# A loose check: the address is the person's to get right; this only catches a slip of the keys.
+EMAIL = Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an e-mail address, like name@example.com.")
+PHONE = Regexp(r"^\+[1-9][0-9]{6,14}$", message="Enter the number in E.164 form, like +15551234567.")
+CHANNELS = [
+    SelectChoice(Channel.sms.value, "SMS"),
+    SelectChoice(Channel.email.value, "E-mail"),
+    SelectChoice(Channel.webhook.value, "Webhook (a CRM endpoint)"),
+]
+DELIVERIES = [
+    SelectChoice(FeedbackDelivery.digest.value, "Daily digest (praise and very low scores at once)"),
+    SelectChoice(FeedbackDelivery.immediate.value, "Every feedback item at once"),
+]
+
+
+class CheckboxesField(SelectMultipleField):  # type: ignore[misc]
+    """Several choices as a list of checkboxes (rendered in a fieldset by _fields.html's choices)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class SupervisorForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", validators=[DataRequired(), Length(max=255)])
+    email = EmailField("Email", validators=[Optional(), Length(max=255), EMAIL])
+    phone = StringField("Phone", validators=[Optional(), Length(max=32), PHONE])
+    escalates_to = SelectField("Escalates to", choices=[SelectChoice("", "Nobody")])
+
+
+class TeamForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", validators=[DataRequired(), Length(max=128)])
+    supervisor = SelectField("Supervisor", choices=[SelectChoice("", "Nobody: the team's pool")])
+    channels = CheckboxesField("Channels", choices=CHANNELS, validate_choice=True)
+    email = EmailField("Pool email", validators=[Optional(), Length(max=255), EMAIL])
+    phone = StringField("Pool phone", validators=[Optional(), Length(max=32), PHONE])
+    webhook_url = URLField("Webhook URL", validators=[Optional(), Length(max=500), URL(require_tld=False)])
+    webhook_secret = PasswordField("Webhook secret", validators=[Optional(), Length(max=128)])
+
+
+class AgentForm(FlaskForm):  # type: ignore[misc]
+    ref = StringField("Reference", validators=[DataRequired(), Length(max=255)])
+    display_name = StringField("Name", validators=[Optional(), Length(max=255)])
+    team = SelectField("Team", choices=[SelectChoice("", "No team")])
+    email = EmailField("Email", validators=[Optional(), Length(max=255), EMAIL])
+    feedback_delivery = RadioField("Feedback", choices=DELIVERIES, default=FeedbackDelivery.digest.value)

@@ -11,7 +11,7 @@ PAGES = [
     ("web.agent_home", "My feedback"),
     ("web.tasks", "Callback inbox"),
     ("web.responses", "Responses"),
-    ("web.admin_users", "Users"),
+    ("web.admin_users", "Admin"),
 ]
 
 

@@ -37,7 +37,7 @@ def create_user(
     if role is Role.agent:
         agent = db.session.scalar(select(Agent).filter_by(ref=agent_ref)) if agent_ref else None
         if agent is None:
-            raise Invalid(f"an agent user names a known agent (--agent); {agent_ref!r} is not one", "agent")
+            raise Invalid(f"an agent user names a known agent; {agent_ref!r} is not one", "agent")
         user.agent = agent
     if role is Role.supervisor:
         supervisor = (
@@ -45,7 +45,7 @@ def create_user(
         )
         if supervisor is None:
             raise Invalid(
-                f"a supervisor user names a known supervisor (--supervisor); {supervisor_name!r} is not one",
+                f"a supervisor user names a known supervisor; {supervisor_name!r} is not one",
                 "supervisor",
             )
         user.supervisor = supervisor
