@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
-import requests
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, jsonify, request
 
 from ivr.api import bp
 from ivr.api.auth import principal
@@ -34,7 +32,7 @@ from ivr.services.closed_loop import callback_tasks, feedback
 from ivr.services.conversation import recordings
 from ivr.services.errors import Conflict, DomainError, Invalid, NotFound, Unreachable
 from ivr.services.insight import responses
-from ivr.twilio_rest import recording_media
+from ivr.twilio_rest import RecordingUnavailable, recording_response
 
 log = logging.getLogger(__name__)
 
@@ -159,33 +157,9 @@ def recording_audio(recording_sid: str) -> Response | tuple[Response, int]:
     if recordings.find(principal(), recording_sid) is None:
         return error_response(404, "not_found", f"no recording {recording_sid}")
     try:
-        upstream = recording_media(recording_sid, request.headers.get("Range"))
-    except requests.RequestException as exc:
-        # The exception names Twilio's URL, which holds the account SID: logged, never answered.
-        log.warning("recording %s: Twilio could not be reached: %s", recording_sid, exc)
-        return error_response(502, "upstream_unavailable", "Twilio could not be reached; try again later")
-    if upstream.status_code not in (200, 206):
-        upstream.close()
-        log.warning("recording %s: Twilio answered %s", recording_sid, upstream.status_code)
-        message = f"Twilio answered {upstream.status_code} for recording {recording_sid}"
-        return error_response(502, "upstream_error", message)
-    headers = {
-        name: upstream.headers[name]
-        for name in ("Content-Length", "Content-Range", "Accept-Ranges")
-        if name in upstream.headers
-    }
-    headers["Cache-Control"] = "private, no-store"
-
-    def body() -> Iterator[bytes]:
-        with upstream:
-            yield from upstream.iter_content(chunk_size=64 * 1024)
-
-    return Response(
-        stream_with_context(body()),
-        status=upstream.status_code,
-        mimetype=upstream.headers.get("Content-Type", "audio/mpeg"),
-        headers=headers,
-    )
+        return recording_response(recording_sid, request.headers.get("Range"))
+    except RecordingUnavailable as exc:
+        return error_response(502, exc.code, exc.message)
 
 
 @bp.post("/calls/<call_sid>/survey")
