@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import url_for
 
-from ivr.models import CallbackTask, FeedbackItem, Notification, OutboundSurvey, Role, SurveyResponse
+from ivr.models import CallbackTask, FeedbackItem, Notification, OutboundSurvey, Role, SurveyResponse, as_utc
 from ivr.services import policy
 from ivr.services.consent.privacy import mask
 from ivr.services.links import response_link, task_link
@@ -17,8 +17,7 @@ from ivr.services.policy import Principal
 def _time(value: datetime | None) -> str | None:
     if value is None:
         return None
-    # SQLite hands back naive datetimes; every timestamp we store is UTC.
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return as_utc(value).isoformat()
 
 
 def _answers(response: SurveyResponse) -> list[dict[str, Any]]:

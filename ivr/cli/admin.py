@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
 
 from ivr.flows import FlowError, load_catalog
 from ivr.flows.schema import MessageStep
-from ivr.models import Role
+from ivr.models import Role, as_utc
 from ivr.services.organisation import api_keys as api_key_service
 from ivr.settings import settings
 
@@ -68,7 +68,7 @@ def api_keys_create(
 def _when(value: datetime | None) -> str:
     if value is None:
         return "-"
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @api_keys.command("list")

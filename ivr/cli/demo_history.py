@@ -31,6 +31,7 @@ from ivr.models import (
     TaskStatus,
     TranscriptStatus,
     User,
+    as_utc,
     utcnow,
 )
 from ivr.services.closed_loop import scoring
@@ -198,7 +199,7 @@ def _work_the_old_tasks(rng: random.Random, closer: User | None, now: datetime) 
     config = settings()
     tasks = db.session.scalars(select(CallbackTask)).all()
     for task in tasks:
-        due = task.due_at if task.due_at.tzinfo else task.due_at.replace(tzinfo=now.tzinfo)
+        due = as_utc(task.due_at)
         if due > now - timedelta(days=4) or rng.random() < 0.15:
             continue  # recent ones are open; a few old ones were forgotten (overdue)
         task.status = TaskStatus.done

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
 
-from ivr.models import CallbackTask, TaskStatus, User, utcnow
+from ivr.models import CallbackTask, TaskStatus, User, as_utc, utcnow
 from ivr.services.closed_loop import callback_tasks
 from ivr.services.errors import NotFound
 from ivr.services.organisation import users
 from ivr.services.policy import OPERATOR
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _due(task: CallbackTask, now: datetime) -> str:
-    due = _utc(task.due_at)
+    due = as_utc(task.due_at)
     if task.status is TaskStatus.done:
         return f"{due:%Y-%m-%d %H:%M}"
     hours = (due - now).total_seconds() / 3600
@@ -86,7 +82,7 @@ def tasks_show(task_id: int) -> None:
     for event in task.events:
         who = f" by {event.actor.label}" if event.actor else ""
         detail = f": {event.detail}" if event.detail else ""
-        click.echo(f"  {_utc(event.at):%Y-%m-%d %H:%M} {event.action}{who}{detail}")
+        click.echo(f"  {as_utc(event.at):%Y-%m-%d %H:%M} {event.action}{who}{detail}")
     for note in callback_tasks.task_notifications(task.id):
         error = f" ({note.last_error})" if note.last_error else ""
         click.echo(

@@ -2,7 +2,7 @@
 
 from ivr.models.agents import Agent, FeedbackDelivery
 from ivr.models.api_keys import ApiKey
-from ivr.models.base import Base, utcnow
+from ivr.models.base import Base, as_utc, utcnow
 from ivr.models.callback_tasks import CallbackTask, CallbackTaskEvent, RootCause, TaskOutcome, TaskStatus
 from ivr.models.calls import AgentLeg, Call
 from ivr.models.consent import DoNotSurvey, ListSource
@@ -52,5 +52,6 @@ __all__ = [
     "Team",
     "TranscriptStatus",
     "User",
+    "as_utc",
     "utcnow",
 ]

@@ -13,7 +13,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ivr.models import User
+from ivr.models import User, as_utc
 from ivr.services import policy
 from ivr.services.closed_loop import callback_tasks, inbox
 from ivr.services.closed_loop.inbox import TaskPage
@@ -205,11 +205,6 @@ def task_close(task_id: int) -> Response | tuple[str, int]:
 # --- how times read
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every timestamp stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _span(length: timedelta) -> str:
     minutes = int(length.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
@@ -224,15 +219,15 @@ def _span(length: timedelta) -> str:
 @bp.app_template_filter("time_left")
 def time_left(due_at: datetime) -> str:
     """ "5 h 12 min left", or "overdue by 2 d 3 h"."""
-    left = _aware(due_at) - datetime.now(UTC)
+    left = as_utc(due_at) - datetime.now(UTC)
     return f"overdue by {_span(-left)}" if left < timedelta(0) else f"{_span(left)} left"
 
 
 @bp.app_template_test("overdue")
 def overdue(due_at: datetime) -> bool:
-    return _aware(due_at) <= datetime.now(UTC)
+    return as_utc(due_at) <= datetime.now(UTC)
 
 
 @bp.app_template_filter("when")
 def when(value: datetime | None) -> str:
-    return _aware(value).strftime("%d %b %Y, %H:%M UTC") if value else "—"
+    return as_utc(value).strftime("%d %b %Y, %H:%M UTC") if value else "—"

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from ivr.extensions import db
-from ivr.models import OutboundState, OutboundSurvey, utcnow
+from ivr.models import OutboundState, OutboundSurvey, as_utc, utcnow
 from ivr.outbox import Work, later
 from ivr.services.consent import do_not_survey as consent
 from ivr.services.consent.privacy import number_hash
@@ -153,11 +153,11 @@ def place(outbound_id: int, now: datetime | None = None) -> OutboundState | None
     (None: nothing done). Raises TwilioUnreachable so that the job is retried."""
     now = now or utcnow()
     row = _locked(outbound_id)
-    if row is None or row.state.is_final or _aware(row.call_at) > now:
+    if row is None or row.state.is_final or as_utc(row.call_at) > now:
         db.session.rollback()
         return None
     if row.state is OutboundState.placing:
-        started = _aware(row.placing_started_at or now)
+        started = as_utc(row.placing_started_at or now)
         if row.last_error is None and now - started < IN_FLIGHT:
             db.session.rollback()  # another attempt is talking to Twilio right now
             return None
@@ -241,7 +241,7 @@ def _find_placed_call(row: OutboundSurvey, attempt_started: datetime) -> str | N
     since = attempt_started - CLOCK_SLACK
     for call in calls:
         created = call.date_created
-        if created is not None and _aware(created) >= since:
+        if created is not None and as_utc(created) >= since:
             return str(call.sid)
     return None
 
@@ -267,8 +267,3 @@ def _locked_one(outbound_id: int) -> OutboundSurvey:
     if row is None:  # pragma: no cover - rows are never deleted while a job runs
         raise NotFound(f"outbound survey {outbound_id} vanished")
     return row
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every timestamp stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -7,7 +7,7 @@ notifications; the caller enqueues the deliveries after the commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
@@ -25,6 +25,7 @@ from ivr.models import (
     TaskStatus,
     Team,
     User,
+    as_utc,
     utcnow,
 )
 from ivr.outbox import Work, later
@@ -233,7 +234,7 @@ def escalate(task_id: int, now: datetime | None = None) -> Change | None:
     """Escalate a task still open at its deadline to the next level; None when there is nothing to do."""
     now = now or utcnow()
     task = db.session.scalars(select(CallbackTask).filter_by(id=task_id).with_for_update()).one_or_none()
-    if task is None or task.status is not TaskStatus.open or _aware(task.due_at) > now:
+    if task is None or task.status is not TaskStatus.open or as_utc(task.due_at) > now:
         db.session.rollback()
         return None
     team = task.team
@@ -267,11 +268,6 @@ def overdue_open(now: datetime | None = None) -> list[int]:
     ).all()
     db.session.rollback()
     return list(ids)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every timestamp stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def find_tasks(

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from ivr.extensions import db
-from ivr.models import Agent, ApiKey, Role, Supervisor, utcnow
+from ivr.models import Agent, ApiKey, Role, Supervisor, as_utc, utcnow
 from ivr.services import policy
 from ivr.services.errors import Conflict, Invalid, NotFound
 from ivr.services.policy import Principal
@@ -121,9 +121,7 @@ def authenticate(key: str) -> Principal | None:
     if stored is None:
         return None
     now = utcnow()
-    last_used = stored.last_used_at
-    if last_used is not None and last_used.tzinfo is None:  # SQLite hands back naive UTC
-        last_used = last_used.replace(tzinfo=now.tzinfo)
+    last_used = as_utc(stored.last_used_at) if stored.last_used_at is not None else None
     principal = policy.for_key(stored)
     if last_used is None or last_used < now - LAST_USED_RESOLUTION:
         # Conditional, so concurrent requests of one key write once between them.
