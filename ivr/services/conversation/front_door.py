@@ -80,8 +80,8 @@ def arrive(call_sid: str, from_number: str | None, to_number: str | None) -> Arr
     """A call to one of our numbers: record it and decide how (and whether) to invite."""
     name, _queue = front_door().routing.queue_for(to_number)
     queue, flow, language = queue_named(name)
-    call_id = records.upsert_call(call_sid, from_number, to_number, name)
     from_hash = records.caller_hash(from_number)
+    call_id = records.upsert_call(call_sid, from_number, from_hash, to_number, name)
     invite: Invitation | None = queue.invitation
     if invite is Invitation.none:
         invite = None

@@ -35,14 +35,17 @@ def caller_hash(from_number: str | None) -> str | None:
     return number_hash(from_number) if from_number else None
 
 
-def upsert_call(call_sid: str, from_number: str | None, to_number: str | None, queue: str | None) -> int:
-    """The call's id, recording it (with the caller's number and its keyed hash) on first sight."""
+def upsert_call(
+    call_sid: str, from_number: str | None, from_hash: str | None, to_number: str | None, queue: str | None
+) -> int:
+    """The call's id, recording it (with the caller's number and its keyed hash, from
+    caller_hash()) on first sight."""
     call_id, _ = upsert_id(
         Call,
         {
             "call_sid": call_sid,
             "from_number": from_number,
-            "from_hash": caller_hash(from_number),
+            "from_hash": from_hash,
             "to_number": to_number,
             "queue": queue,
             "status": "in-progress",

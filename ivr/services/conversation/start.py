@@ -57,8 +57,13 @@ def begin_survey(request: StartRequest) -> Turn:
     language = compiled.language_or_default(request.language)
     source = LanguageSource.ivr if request.language == language else LanguageSource.default
 
+    from_hash = records.caller_hash(request.from_number)
     call_id = records.upsert_call(
-        request.original_call_sid or request.call_sid, request.from_number, request.to_number, request.queue
+        request.original_call_sid or request.call_sid,
+        request.from_number,
+        from_hash,
+        request.to_number,
+        request.queue,
     )
     refs = [*request.chain, *([request.agent_ref] if request.agent_ref else [])]
     agents = [records.upsert_agent(ref, "a survey webhook") for ref in refs]
@@ -75,7 +80,6 @@ def begin_survey(request: StartRequest) -> Turn:
         language_source=source,
         survey_call_sid=request.call_sid,
     )
-    from_hash = records.caller_hash(request.from_number)
     if from_hash and consent.exclusion(from_hash, compiled, call_id):
         state.finish(Disposition.suppressed)
         turn = Turn(compiled, language, 0, closing=compiled.flow.prompts.not_surveyed)
