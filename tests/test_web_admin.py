@@ -7,7 +7,7 @@ import re
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from ivr.models import Agent, Supervisor, Team
+from ivr.models import Agent, Supervisor, Team, User
 from ivr.services.organisation import users
 from tests.helpers import PASSWORD, make_user, rows, set_up_team, sign_in
 
@@ -18,7 +18,13 @@ ADMIN_LISTS = ["/admin/users", "/admin/supervisors", "/admin/teams", "/admin/age
 def _admin_pages(app: Flask) -> list[str]:
     """Every admin page, the edit pages of rows that exist (a 404 must not be for a missing row)."""
     (supervisor, *_), (team,), (agent,) = rows(app, Supervisor), rows(app, Team), rows(app, Agent)
-    edits = [f"/admin/supervisors/{supervisor.id}", f"/admin/teams/{team.id}", f"/admin/agents/{agent.id}"]
+    (user, *_) = rows(app, User)
+    edits = [
+        f"/admin/supervisors/{supervisor.id}",
+        f"/admin/teams/{team.id}",
+        f"/admin/agents/{agent.id}",
+        f"/admin/users/{user.id}",
+    ]
     return [*ADMIN_LISTS, *(path + "/new" for path in ADMIN_LISTS), *edits]
 
 
@@ -160,6 +166,63 @@ def test_deactivating_a_user_signs_them_out(app: Flask, live_server: str, browse
     expect(ann).to_have_url(re.compile(r"/login"))
     sign_in(ann, live_server, "ann@example.com")
     expect(ann.get_by_text("That e-mail and password do not match an active user.")).to_be_visible()
+
+    admin.get_by_role("button", name="Reactivate ann@example.com").click()
+    expect(admin.get_by_text("ann@example.com can sign in again.")).to_be_visible()
+    sign_in(ann, live_server, "ann@example.com")
+    expect(ann.get_by_role("heading", name="Responses")).to_be_visible()
+
+
+def test_an_admin_changes_a_users_role_which_applies_at_their_next_request(
+    app: Flask, live_server: str, browser: Browser
+) -> None:
+    set_up_team(app)
+    make_user(app, ADMIN, "admin")
+    make_user(app, "ann@example.com", "analyst")
+    ann = browser.new_context().new_page()
+    sign_in(ann, live_server, "ann@example.com")
+    expect(ann.get_by_role("heading", name="Responses")).to_be_visible()
+
+    admin = browser.new_context().new_page()
+    sign_in(admin, live_server, ADMIN)
+    admin.get_by_role("link", name="ann@example.com").click()
+    admin.get_by_label("Role").select_option("supervisor")
+    admin.get_by_role("button", name="Save user").click()
+    # A supervisor user names a supervisor: refused next to that field, nothing saved.
+    supervisor = admin.get_by_label("Supervisor name")
+    expect(supervisor).to_have_attribute("aria-invalid", "true")
+    expect(supervisor).to_have_accessible_description(re.compile("names a known supervisor"))
+    supervisor.fill("Sam")
+    admin.get_by_label("Name", exact=True).fill("Ann Analyst-Lead")
+    admin.get_by_role("button", name="Save user").click()
+    expect(admin.get_by_text("ann@example.com is saved.")).to_be_visible()
+    expect(admin.get_by_role("row", name=re.compile("ann@example.com"))).to_contain_text("Sam")
+
+    ann.goto(live_server + "/")
+    expect(ann.get_by_role("heading", name="Callback inbox")).to_be_visible()
+
+    # A new password ends her other sessions: she signs in again with it.
+    admin.get_by_role("link", name="ann@example.com").click()
+    admin.get_by_label("New password").fill("a brand-new password 2026")
+    admin.get_by_role("button", name="Save user").click()
+    expect(admin.get_by_text("ann@example.com is saved.")).to_be_visible()
+    ann.goto(live_server + "/tasks")
+    expect(ann).to_have_url(re.compile(r"/login"))
+    sign_in(ann, live_server, "ann@example.com", password="a brand-new password 2026", path="/tasks")
+    expect(ann.get_by_role("heading", name="Callback inbox")).to_be_visible()
+
+
+def test_the_last_admin_cannot_be_demoted(app: Flask, live_server: str, page: Page) -> None:
+    make_user(app, ADMIN, "admin")
+    (admin,) = [user for user in rows(app, User) if user.email == ADMIN]
+    sign_in(page, live_server, ADMIN, path=f"/admin/users/{admin.id}")
+    page.get_by_label("Role").select_option("analyst")
+    page.get_by_role("button", name="Save user").click()
+    role = page.get_by_label("Role")
+    expect(role).to_have_attribute("aria-invalid", "true")
+    expect(role).to_have_accessible_description(re.compile("last active admin"))
+    with app.app_context():
+        assert users.find(ADMIN).role.value == "admin"  # type: ignore[union-attr]
 
 
 def test_supervisors_and_agents_get_404_on_every_admin_page(app: Flask, live_server: str, page: Page) -> None:

@@ -65,6 +65,22 @@ def test_a_deactivated_user_is_signed_out_at_the_next_request(
     page.reload()
     expect(page).to_have_url(re.compile(r"/login"))
 
+    # Reactivated, she signs in again: the old session does not come back.
+    done = app.test_cli_runner().invoke(args=["users", "reactivate", "ann@example.com"])
+    assert done.exit_code == 0 and "reactivated: analyst" in done.output
+    page.goto(live_server + "/responses")
+    expect(page).to_have_url(re.compile(r"/login"))
+    sign_in(page, live_server, "ann@example.com", path="/responses")
+    expect(page.get_by_role("heading", name="Responses")).to_be_visible()
+
+
+def test_the_last_active_admin_cannot_be_deactivated(app: Flask) -> None:
+    make_user(app, "root@example.com", "admin")
+    refused = app.test_cli_runner().invoke(args=["users", "deactivate", "root@example.com"])
+    assert refused.exit_code != 0 and "last active admin" in refused.output
+    make_user(app, "second@example.com", "admin")
+    assert app.test_cli_runner().invoke(args=["users", "deactivate", "root@example.com"]).exit_code == 0
+
 
 def test_a_form_posted_without_its_csrf_token_is_refused(app: Flask) -> None:
     make_user(app, "ann@example.com", "analyst")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from playwright.sync_api import Page, expect
 
 from ivr.extensions import db
+from ivr.jobs.scheduled import escalate_task
 from ivr.models import CallbackTask
 from ivr.services.organisation import teams as organisation
 from tests.helpers import ALICE, LOW, Twilio, make_user, set_up_team, sign_in
@@ -167,3 +169,54 @@ def test_a_polled_list_after_the_session_expired_sends_the_whole_page_to_sign_in
     )
     assert answer.status_code == 204
     assert answer.headers["HX-Redirect"] == "/login?next=/tasks?status%3Dopen"
+
+
+def test_a_task_escalated_from_a_team_below_reaches_the_next_supervisor_and_no_other(
+    app: Flask, live_server: str, page: Page
+) -> None:
+    set_up_team(app)  # Sam runs Support and escalates to Morgan
+    with app.app_context():  # beside them, Pat and another team
+        organisation.save_supervisor("Pat", email="pat@example.com")
+        organisation.save_team("Billing", supervisor="Pat")
+    make_user(app, "pat@example.com", "supervisor", supervisor="Pat")
+    escalated = _task_from_a_call(app, caller="+15551230051")
+    with app.app_context():
+        db.session.execute(
+            db.update(CallbackTask)
+            .where(CallbackTask.id == escalated)
+            .values(due_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        db.session.commit()
+        assert escalate_task(escalated) is True
+
+    sign_in(page, live_server, "morgan@example.com", path="/tasks")
+    row = page.get_by_role("listitem").filter(has=page.get_by_role("link", name=f"Task {escalated}: alice"))
+    expect(row).to_contain_text("Escalated 1\u00d7")  # 1 times
+    expect(row).to_contain_text("Team: Support")
+    expect(row).to_contain_text(re.compile("overdue", re.IGNORECASE))
+    row.get_by_role("link", name=f"Task {escalated}: alice").click()
+    expect(page.get_by_role("heading", name=f"Task {escalated}: alice")).to_be_visible()
+    page.get_by_role("button", name="Claim").click()
+    expect(page.get_by_text("Claimed by Morgan.")).to_be_visible()
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, "pat@example.com", path="/tasks")
+    expect(page.get_by_text("No open callback tasks")).to_be_visible()
+    assert page.goto(f"{live_server}/tasks/{escalated}").status == 404  # type: ignore[union-attr]
+
+
+def test_the_inbox_refresh_keeps_the_keyboard_focus_where_it_was(
+    app: Flask, live_server: str, page: Page
+) -> None:
+    set_up_team(app)
+    task_id = _task_from_a_call(app)
+    sign_in(page, live_server, "sam@example.com", path="/tasks")
+    link = page.get_by_role("link", name=f"Task {task_id}: alice")
+    link.focus()
+    expect(link).to_be_focused()
+    with page.expect_response(re.compile(r"/tasks/list")):  # the next 5-second refresh
+        pass
+    page.wait_for_timeout(200)  # htmx settles the swap
+    expect(page.get_by_role("link", name=f"Task {task_id}: alice")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=f"Task {task_id}: alice")).to_be_visible()

@@ -1,4 +1,4 @@
-"""People who sign in: `flask users create | list | deactivate`."""
+"""People who sign in: `flask users create | list | deactivate | reactivate`."""
 
 from __future__ import annotations
 
@@ -63,3 +63,11 @@ def users_deactivate(email: str) -> None:
     """Sign EMAIL out at their next request and refuse their sign-in from now on."""
     user = user_service.deactivate(email)
     click.echo(f"user {user.email} deactivated")
+
+
+@users.command("reactivate")
+@click.argument("email")
+def users_reactivate(email: str) -> None:
+    """Let EMAIL sign in again, with the role and password they had."""
+    user = user_service.reactivate(email)
+    click.echo(f"user {user.email} reactivated: {user.role.value}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,13 @@ class User(Base):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie holds: the id and a fingerprint of the password hash, so that
+        a new password ends every other session of this user."""
+        return f"{self.id}:{self.session_fingerprint}"
+
+    @property
+    def session_fingerprint(self) -> str:
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

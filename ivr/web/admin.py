@@ -17,7 +17,7 @@ from ivr.services.errors import DomainError
 from ivr.services.organisation import teams as organisation
 from ivr.services.organisation import users
 from ivr.web import bp
-from ivr.web.forms import AgentForm, SupervisorForm, TeamForm, UserForm
+from ivr.web.forms import AgentForm, SupervisorForm, TeamForm, UserEditForm, UserForm
 from ivr.web.sessions import principal
 
 Page = str | Response
@@ -70,15 +70,56 @@ def admin_user_create() -> Page:
     return _form_page(form, "New user", "web.admin_users", "Create user")
 
 
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+def admin_user_edit(user_id: int) -> Page:
+    user = users.get(user_id) or abort(404)
+    form = UserEditForm(
+        data={
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "agent": user.agent.ref if user.agent else "",
+            "supervisor": user.supervisor.name if user.supervisor else "",
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            users.update_user(
+                user.id,
+                Role(form.role.data),
+                agent_ref=_text(form.agent) or None,
+                supervisor_name=_text(form.supervisor) or None,
+                display_name=_text(form.display_name) or None,
+                password=form.password.data or None,
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{user.email} is saved.")
+            return redirect(url_for("web.admin_users"), 303)
+    return _form_page(form, f"User {user.email}", "web.admin_users", "Save user")
+
+
 @bp.post("/admin/users/<int:user_id>/deactivate")
 def admin_user_deactivate(user_id: int) -> Response:
     user = users.get(user_id) or abort(404)
     who = principal()
     if who is not None and who.user_id == user.id:
         flash("You cannot deactivate yourself; another admin can.")
-    else:
+        return redirect(url_for("web.admin_users"), 303)
+    try:
         users.deactivate(user.email)
+    except DomainError as exc:
+        flash(exc.message[:1].upper() + exc.message[1:] + ".")
+    else:
         flash(f"{user.email} is deactivated and signed out.")
+    return redirect(url_for("web.admin_users"), 303)
+
+
+@bp.post("/admin/users/<int:user_id>/reactivate")
+def admin_user_reactivate(user_id: int) -> Response:
+    user = users.get(user_id) or abort(404)
+    users.reactivate(user.email)
+    flash(f"{user.email} can sign in again.")
     return redirect(url_for("web.admin_users"), 303)
 
 

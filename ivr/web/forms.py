@@ -72,6 +72,21 @@ class UserForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+class UserEditForm(FlaskForm):  # type: ignore[misc]
+    """A user's role and who they are; the e-mail stays (it is how the history names them)."""
+
+    display_name = StringField("Name", validators=[Optional(), Length(max=255)])
+    role = SelectField("Role", choices=ROLES)
+    agent = StringField("Agent reference", validators=[Optional(), Length(max=255)])
+    supervisor = StringField("Supervisor name", validators=[Optional(), Length(max=255)])
+    password = PasswordField(
+        "New password",
+        validators=[Optional(), Length(min=MIN_PASSWORD, max=1024, message=PASSWORD_LENGTH)],
+        description="Leave this empty to keep their password.",
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 # A loose check: the address is the person's to get right; this only catches a slip of the keys.
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an e-mail address, like name@example.com.")
 PHONE = Regexp(r"^\+[1-9][0-9]{6,14}$", message="Enter the number in E.164 form, like +15551234567.")

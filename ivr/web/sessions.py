@@ -11,8 +11,8 @@ import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, request, url_for
-from flask_login import LoginManager, current_user
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, logout_user
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -36,9 +36,14 @@ _LIMIT = "ivr.sign_in_limit"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    """The session's user while they are active and their password is the one they signed in
+    with; otherwise nobody (and check_access forgets the session)."""
+    user_id, _, fingerprint = session_id.partition(":")
     user = users.get(int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    if user is None or not user.active or fingerprint != user.session_fingerprint:
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:
@@ -85,6 +90,10 @@ def principal() -> Principal | None:
 def check_access() -> Response | None:
     """Before every page: the policy's rule for this route, or sign in first, or 404."""
     who = principal()
+    if who is None and "_user_id" in session:
+        # Deactivated or given a new password since: this session never comes back, even if
+        # they are reactivated (they sign in again).
+        logout_user()
     if policy.may_use(who, request.endpoint):
         return None
     if who is None:

@@ -34,6 +34,48 @@ def create_user(
     if find(address) is not None:
         raise Conflict(f"there is already a user {address}", "email")
     user = User(email=address, password_hash=_hasher.hash(password), role=role, display_name=display_name)
+    _give_role(user, role, agent_ref, supervisor_name)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def update_user(
+    user_id: int,
+    role: Role,
+    agent_ref: str | None = None,
+    supervisor_name: str | None = None,
+    display_name: str | None = None,
+    password: str | None = None,
+) -> User:
+    """Change who a user is and what they may see; a new password when one is given. A change of
+    role applies from their next request (the policy reads the role on every request)."""
+    user = get(user_id)
+    if user is None:
+        raise NotFound(f"there is no user {user_id}")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise Invalid(f"a password has at least {MIN_PASSWORD} characters", "password")
+    if user.role is Role.admin and role is not Role.admin:
+        _keep_an_admin(user, "role")
+    try:
+        _give_role(user, role, agent_ref, supervisor_name)
+    except Invalid:
+        db.session.rollback()
+        raise
+    user.role = role
+    user.display_name = display_name
+    if password is not None:
+        user.password_hash = _hasher.hash(password)
+    db.session.commit()
+    return user
+
+
+def _give_role(user: User, role: Role, agent_ref: str | None, supervisor_name: str | None) -> None:
+    """Link the user to the agent or supervisor their role names (and to nothing else)."""
+    if role is Role.integrator:
+        raise Invalid("integrator is a role for API keys, not for people", "role")
+    user.agent = None
+    user.supervisor = None
     if role is Role.agent:
         agent = db.session.scalar(select(Agent).filter_by(ref=agent_ref)) if agent_ref else None
         if agent is None:
@@ -49,11 +91,17 @@ def create_user(
                 "supervisor",
             )
         user.supervisor = supervisor
-    if role is Role.integrator:
-        raise Invalid("integrator is a role for API keys, not for people", "role")
-    db.session.add(user)
-    db.session.commit()
-    return user
+
+
+def _keep_an_admin(user: User, field: str) -> None:
+    """Refuse the change that would leave nobody able to manage users."""
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.admin, User.active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise Conflict(f"{user.email} is the last active admin; make another admin first", field)
 
 
 def find(email: str) -> User | None:
@@ -85,7 +133,19 @@ def deactivate(email: str) -> User:
     user = find(email)
     if user is None:
         raise NotFound(f"there is no user {email}")
+    if user.active and user.role is Role.admin:
+        _keep_an_admin(user, "email")
     user.active = False
+    db.session.commit()
+    return user
+
+
+def reactivate(email: str) -> User:
+    """Able to sign in again, with the role and password they had."""
+    user = find(email)
+    if user is None:
+        raise NotFound(f"there is no user {email}")
+    user.active = True
     db.session.commit()
     return user
 
