@@ -211,8 +211,14 @@ async def _signed_in_session(base: str, email: str) -> tuple[aiohttp.ClientSessi
     return session, f"session={cookie.value}"
 
 
-async def _poll(base: str, email: str, until: float, latencies: list[float], failures: list[int]) -> None:
-    session, cookie = await _signed_in_session(base, email)
+async def _poll(
+    base: str,
+    signed_in: tuple[aiohttp.ClientSession, str],
+    until: float,
+    latencies: list[float],
+    failures: list[int],
+) -> None:
+    session, cookie = signed_in
     headers = {"Cookie": cookie, "HX-Request": "true"}
     try:
         await asyncio.sleep(random.uniform(0, 5))  # the sessions were opened at different times
@@ -231,10 +237,13 @@ async def _poll(base: str, email: str, until: float, latencies: list[float], fai
 async def _webhooks_with_pollers(base: str, calls_per_second: float, seconds: float, pollers: int):  # type: ignore[no-untyped-def]
     latencies: list[float] = []
     failures: list[int] = []
+    # Every session signs in before the load starts, as the supervisors did at the start of their shift.
+    sessions = [
+        await _signed_in_session(base, f"supervisor{1 + n % TEAMS}@example.com") for n in range(pollers)
+    ]
     until = time.monotonic() + seconds + 6
     polling = [
-        asyncio.create_task(_poll(base, f"supervisor{1 + n % TEAMS}@example.com", until, latencies, failures))
-        for n in range(pollers)
+        asyncio.create_task(_poll(base, signed_in, until, latencies, failures)) for signed_in in sessions
     ]
     load = await run_open_loop(base, TOKEN, calls_per_second, seconds + 6, calls=True, seed=13)
     await asyncio.gather(*polling)

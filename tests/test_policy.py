@@ -66,6 +66,10 @@ def world(app_factory: Any, twilio_api: Any) -> dict[str, Any]:
             "team_id": db.session.scalar(db.select(Team.id).order_by(Team.id)),
             "agent_id": db.session.scalar(db.select(Agent.id).order_by(Agent.id)),
             "filename": "app.css",
+            # Deactivating supervisors, teams and agents: reactivating one already active is harmless.
+            "kind": "agents",
+            "row_id": db.session.scalar(db.select(Agent.id).order_by(Agent.id)),
+            "action": "reactivate",
         }
     return {"app": app, "keys": keys, "ids": ids}
 

@@ -7,9 +7,10 @@ import re
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from ivr.models import Agent, Supervisor, Team, User
+from ivr.extensions import db
+from ivr.models import Agent, CallbackTask, Supervisor, Team, User
 from ivr.services.organisation import users
-from tests.helpers import PASSWORD, make_user, rows, set_up_team, sign_in
+from tests.helpers import ALICE, LOW, PASSWORD, Twilio, make_user, rows, set_up_team, sign_in
 
 ADMIN = "root@example.com"
 ADMIN_LISTS = ["/admin/users", "/admin/supervisors", "/admin/teams", "/admin/agents"]
@@ -236,3 +237,43 @@ def test_supervisors_and_agents_get_404_on_every_admin_page(app: Flask, live_ser
             assert answer is not None and answer.status == 404, (email, path)
         expect(page.get_by_role("link", name="Admin")).to_have_count(0)
         page.context.clear_cookies()
+
+
+def test_a_deactivated_supervisor_gets_no_new_tasks_and_a_team_with_agents_is_kept(
+    app: Flask, live_server: str, page: Page
+) -> None:
+    set_up_team(app)  # Sam runs Support and escalates to Morgan
+    make_user(app, ADMIN, "admin")
+    sign_in(page, live_server, ADMIN, path="/admin/supervisors")
+    page.get_by_role("button", name="Deactivate Sam").click()
+    expect(page.get_by_text("Supervisor Sam is deactivated.")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("^Sam"))).to_contain_text("deactivated")
+
+    # Sam is no longer offered as a team's supervisor, but Support keeps him until changed.
+    page.goto(live_server + "/admin/teams/new")
+    expect(page.get_by_label("Supervisor").locator("option", has_text="Sam")).to_have_count(0)
+    (support,) = rows(app, Team)
+    page.goto(f"{live_server}/admin/teams/{support.id}")
+    expect(page.get_by_label("Supervisor")).to_have_value("Sam")
+
+    # A low score on Alice's call: the task goes to Morgan, the first active supervisor above Sam.
+    Twilio(app, app.test_client()).play(ALICE, LOW)
+    (task,) = rows(app, CallbackTask)
+    with app.app_context():
+        assert db.session.get(CallbackTask, task.id).assignee.name == "Morgan"  # type: ignore[union-attr]
+
+    page.goto(live_server + "/admin/teams")
+    page.get_by_role("button", name="Deactivate Support").click()
+    expect(
+        page.get_by_text("Team Support still has 1 active agent; move them to another team first.")
+    ).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("^Support"))).to_contain_text("active")
+
+    page.goto(live_server + "/admin/agents")
+    page.get_by_role("button", name="Deactivate alice").click()
+    expect(page.get_by_text("Agent alice is deactivated.")).to_be_visible()
+    page.goto(live_server + "/admin/teams")
+    page.get_by_role("button", name="Deactivate Support").click()
+    expect(page.get_by_text("Team Support is deactivated.")).to_be_visible()
+    page.get_by_role("button", name="Reactivate Support").click()
+    expect(page.get_by_text("Team Support is active again.")).to_be_visible()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from ivr.extensions import db
 from ivr.jobs.scheduled import escalate_task
 from ivr.models import CallbackTask
+from ivr.services.closed_loop import inbox
 from ivr.services.organisation import teams as organisation
 from tests.helpers import ALICE, LOW, Twilio, make_user, set_up_team, sign_in
 
@@ -172,7 +174,7 @@ def test_a_polled_list_after_the_session_expired_sends_the_whole_page_to_sign_in
 
 
 def test_a_task_escalated_from_a_team_below_reaches_the_next_supervisor_and_no_other(
-    app: Flask, live_server: str, page: Page
+    app: Flask, live_server: str, page: Page, browser: Browser
 ) -> None:
     set_up_team(app)  # Sam runs Support and escalates to Morgan
     with app.app_context():  # beside them, Pat and another team
@@ -199,10 +201,10 @@ def test_a_task_escalated_from_a_team_below_reaches_the_next_supervisor_and_no_o
     page.get_by_role("button", name="Claim").click()
     expect(page.get_by_text("Claimed by Morgan.")).to_be_visible()
 
-    page.context.clear_cookies()
-    sign_in(page, live_server, "pat@example.com", path="/tasks")
-    expect(page.get_by_text("No open callback tasks")).to_be_visible()
-    assert page.goto(f"{live_server}/tasks/{escalated}").status == 404  # type: ignore[union-attr]
+    pat = browser.new_context().new_page()  # a browser of his own
+    sign_in(pat, live_server, "pat@example.com", path="/tasks")
+    expect(pat.get_by_text("No open callback tasks")).to_be_visible()
+    assert pat.goto(f"{live_server}/tasks/{escalated}").status == 404  # type: ignore[union-attr]
 
 
 def test_the_inbox_refresh_keeps_the_keyboard_focus_where_it_was(
@@ -220,3 +222,20 @@ def test_the_inbox_refresh_keeps_the_keyboard_focus_where_it_was(
     expect(page.get_by_role("link", name=f"Task {task_id}: alice")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name=f"Task {task_id}: alice")).to_be_visible()
+
+
+def test_the_inbox_shows_the_most_urgent_tasks_a_page_at_a_time(
+    app: Flask, live_server: str, page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox, "PAGE", 2)  # the live server runs in this process
+    set_up_team(app)
+    first, second, third = (_task_from_a_call(app, caller=f"+1555123006{n}") for n in range(3))
+    sign_in(page, live_server, "sam@example.com", path="/tasks")
+    expect(page.get_by_text("3 open tasks, overdue first; the 2 most urgent shown.")).to_be_visible()
+    for task_id in (first, second):  # the soonest deadlines: the first calls
+        expect(page.get_by_role("link", name=f"Task {task_id}: alice")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Task {third}: alice")).to_have_count(0)
+    page.get_by_role("link", name="Show 1 more").click()
+    expect(page.get_by_text("3 open tasks, overdue first.")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Task {third}: alice")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Show .* more"))).to_have_count(0)

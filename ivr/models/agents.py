@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -35,6 +35,8 @@ class Agent(Base):
     feedback_delivery: Mapped[FeedbackDelivery] = mapped_column(
         Enum(FeedbackDelivery, native_enum=False, length=16), default=FeedbackDelivery.digest
     )
+    # Deactivated rather than deleted, so history keeps the name; hidden from pick lists.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     team: Mapped[Team | None] = relationship()

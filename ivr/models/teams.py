@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -19,6 +19,8 @@ class Supervisor(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     # The next level: who gets a task this supervisor left open past its deadline.
     escalates_to_id: Mapped[int | None] = mapped_column(ForeignKey("supervisors.id"))
+    # Deactivated rather than deleted, so history keeps the name; hidden from pick lists.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     escalates_to: Mapped[Supervisor | None] = relationship(remote_side=[id])
@@ -42,6 +44,8 @@ class Team(Base):
     # A CRM endpoint that receives signed JSON events.
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    # Deactivated rather than deleted, so history keeps the name; hidden from pick lists.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     supervisor: Mapped[Supervisor | None] = relationship()

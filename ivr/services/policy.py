@@ -146,6 +146,7 @@ ROUTES: dict[str, Rule] = {
     "web.admin_user_edit": ADMINS,
     "web.admin_user_deactivate": ADMINS,
     "web.admin_user_reactivate": ADMINS,
+    "web.admin_set_active": ADMINS,
     "web.admin_supervisors": ADMINS,
     "web.admin_supervisor_create": ADMINS,
     "web.admin_supervisor_edit": ADMINS,

@@ -151,7 +151,10 @@ def _supervisor_page(supervisor: Supervisor | None) -> Page:
             "escalates_to": supervisor.escalates_to.name if supervisor.escalates_to else "",
         }
     )
-    others = [s.name for s in organisation.supervisors() if s is not supervisor]
+    current = supervisor.escalates_to.name if supervisor and supervisor.escalates_to else None
+    others = [
+        s.name for s in organisation.supervisors() if s is not supervisor and (s.active or s.name == current)
+    ]
     form.escalates_to.choices = [SelectChoice("", "Nobody"), *(SelectChoice(name) for name in others)]
     if form.validate_on_submit():
         try:
@@ -202,9 +205,10 @@ def _team_page(team: Team | None) -> Page:
             "webhook_url": team.webhook_url,
         }
     )
+    current = team.supervisor.name if team and team.supervisor else None
     form.supervisor.choices = [
         SelectChoice("", "Nobody: the team's pool"),
-        *(SelectChoice(s.name) for s in organisation.supervisors()),
+        *(SelectChoice(s.name) for s in organisation.supervisors() if s.active or s.name == current),
     ]
     if team is not None and team.webhook_secret:
         form.webhook_secret.description = "A secret is set. Leave this empty to keep it."
@@ -260,7 +264,11 @@ def _agent_page(agent: Agent | None) -> Page:
             "feedback_delivery": agent.feedback_delivery.value,
         }
     )
-    form.team.choices = [SelectChoice("", "No team"), *(SelectChoice(t.name) for t in organisation.teams())]
+    current = agent.team.name if agent and agent.team else None
+    form.team.choices = [
+        SelectChoice("", "No team"),
+        *(SelectChoice(t.name) for t in organisation.teams() if t.active or t.name == current),
+    ]
     if form.validate_on_submit():
         try:
             saved = organisation.save_agent(
@@ -279,3 +287,25 @@ def _agent_page(agent: Agent | None) -> Page:
             return redirect(url_for("web.admin_agents"), 303)
     title = f"Agent {agent.ref}" if agent else "New agent"
     return _form_page(form, title, "web.admin_agents", "Save agent")
+
+
+# --- deactivating supervisors, teams and agents (kept, with their history)
+
+_ROWS = {
+    "supervisors": (organisation.get_supervisor, "Supervisor", "name"),
+    "teams": (organisation.get_team, "Team", "name"),
+    "agents": (organisation.get_agent, "Agent", "ref"),
+}
+
+
+@bp.post("/admin/<any(supervisors, teams, agents):kind>/<int:row_id>/<any(deactivate, reactivate):action>")
+def admin_set_active(kind: str, row_id: int, action: str) -> Response:
+    get, what, key = _ROWS[kind]
+    row = get(row_id) or abort(404)
+    try:
+        organisation.set_active(row, action == "reactivate")
+    except DomainError as exc:
+        flash(exc.message[:1].upper() + exc.message[1:] + ".")
+    else:
+        flash(f"{what} {getattr(row, key)} is {'active again' if row.active else 'deactivated'}.")
+    return redirect(url_for(f"web.admin_{kind}"), 303)

@@ -23,7 +23,7 @@ from ivr.web import bp
 from ivr.web.forms import CloseForm, InboxFilterForm, NoteForm, ReassignForm
 from ivr.web.sessions import principal
 
-FILTERS = ("status", "team", "agent")
+FILTERS = ("status", "team", "agent", "limit")
 # What a close refused for a missing or unknown value says, next to the field.
 CLOSE_REASONS = {
     "outcome": "Choose the outcome before closing the task.",
@@ -56,15 +56,19 @@ def _inbox_query() -> dict[str, Any]:
         "status": request.args.get("status") or None,
         "team_id": int(team) if team.isdigit() else None,
         "agent_ref": request.args.get("agent") or None,
+        "limit": request.args.get("limit", type=int) or inbox.PAGE,
     }
 
 
 def _list_context(who: Principal) -> dict[str, Any]:
     chosen: dict[str, Any] = {name: request.args[name] for name in FILTERS if request.args.get(name)}
+    shown = inbox.open_tasks(who, **_inbox_query())
     return {
-        "rows": inbox.open_tasks(who, **_inbox_query()),
-        "filtered": bool(chosen),
+        "inbox": shown,
+        "rows": shown.rows,
+        "filtered": bool(chosen.keys() - {"limit"}),
         "list_url": url_for("web.task_list", **chosen),
+        "more_url": url_for("web.tasks", **(chosen | {"limit": shown.more})) if shown.more else None,
     }
 
 

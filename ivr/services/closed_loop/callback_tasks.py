@@ -53,13 +53,14 @@ def open_for(response: SurveyResponse, score: Score, deadline_hours: int) -> Cal
         return None
     agent = response.agent
     team = agent.team if agent else None
+    owner = on_duty(team.supervisor) if team else None
     start = response.ended_at or utcnow()
     caller = response.call.from_number
     task = CallbackTask(
         response_id=response.id,
         agent_id=response.agent_id,
         team_id=team.id if team else None,
-        assignee_id=team.supervisor_id if team else None,
+        assignee_id=owner.id if owner else None,
         status=TaskStatus.open,
         escalation_level=0,
         due_at=start + timedelta(hours=deadline_hours),
@@ -70,9 +71,8 @@ def open_for(response: SurveyResponse, score: Score, deadline_hours: int) -> Cal
     db.session.add(task)
     db.session.flush()
     later(Work.escalate_task, task.id, at=task.due_at)  # the deadline, as a scheduled job
-    assignee = team.supervisor if team else None
     notifications.plan_for_team(
-        _message(task, "task_opened"), team, assignee, f"task-{task.id}", task_id=task.id
+        _message(task, "task_opened"), team, owner, f"task-{task.id}", task_id=task.id
     )
     return task
 
@@ -217,6 +217,18 @@ def close(task_id: int, by: User, outcome: str, root_cause: str, notes: str | No
     return task
 
 
+def on_duty(supervisor: Supervisor | None) -> Supervisor | None:
+    """This supervisor if active, else the first active one up their escalation chain; None
+    (the team's pool) when there is nobody."""
+    seen: set[int] = set()
+    while supervisor is not None and supervisor.id not in seen:
+        if supervisor.active:
+            return supervisor
+        seen.add(supervisor.id)
+        supervisor = supervisor.escalates_to
+    return None
+
+
 def team_supervisor_ids(team_id: int | None) -> set[int]:
     """Who may own a team's tasks: its supervisor and those its supervisor escalates to."""
     team = db.session.get(Team, team_id) if team_id is not None else None
@@ -240,9 +252,9 @@ def escalate(task_id: int, now: datetime | None = None) -> Change | None:
     team = task.team
     next_level: Supervisor | None
     if task.assignee is not None:
-        next_level = task.assignee.escalates_to or task.assignee
+        next_level = on_duty(task.assignee.escalates_to) or on_duty(task.assignee)
     else:
-        next_level = team.supervisor if team else None
+        next_level = on_duty(team.supervisor) if team else None
     task.status = TaskStatus.escalated
     task.escalation_level += 1
     task.escalated_at = now
@@ -294,6 +306,19 @@ def find_tasks(
         .order_by(CallbackTask.due_at, CallbackTask.id)
         .limit(limit)
     )
+    conditions = task_conditions(status, agent_ref, team_id, still_open, overdue, now)
+    return list(db.session.scalars(policy.scope_tasks(principal, query.where(*conditions))))
+
+
+def task_conditions(
+    status: str | None = None,
+    agent_ref: str | None = None,
+    team_id: int | None = None,
+    still_open: bool = False,
+    overdue: bool = False,
+    now: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """The filters of a task list, for find_tasks and the inbox alike."""
     conditions: list[ColumnElement[bool]] = []
     if status:
         conditions.append(CallbackTask.status == TaskStatus(status))
@@ -301,12 +326,11 @@ def find_tasks(
         conditions.append(CallbackTask.agent.has(Agent.ref == agent_ref))
     if team_id is not None:
         conditions.append(CallbackTask.team_id == team_id)
-    if still_open:
+    if still_open or overdue:
         conditions.append(CallbackTask.status.in_(OPEN_STATUSES))
     if overdue:
-        conditions.append(CallbackTask.status.in_(OPEN_STATUSES))
         conditions.append(CallbackTask.due_at <= (now or utcnow()))
-    return list(db.session.scalars(policy.scope_tasks(principal, query.where(*conditions))))
+    return conditions
 
 
 def get_task(principal: Principal, task_id: int) -> CallbackTask | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ivr.extensions import db
 from ivr.models import Agent, Channel, FeedbackDelivery, Supervisor, Team
@@ -139,16 +139,38 @@ def save_agent(
     return agent
 
 
-def teams() -> list[Team]:
-    return list(db.session.scalars(select(Team).order_by(Team.name)))
+def teams(active_only: bool = False) -> list[Team]:
+    query = select(Team).order_by(Team.name)
+    return list(db.session.scalars(query.where(Team.active) if active_only else query))
 
 
-def supervisors() -> list[Supervisor]:
-    return list(db.session.scalars(select(Supervisor).order_by(Supervisor.name)))
+def supervisors(active_only: bool = False) -> list[Supervisor]:
+    query = select(Supervisor).order_by(Supervisor.name)
+    return list(db.session.scalars(query.where(Supervisor.active) if active_only else query))
 
 
-def agents() -> list[Agent]:
-    return list(db.session.scalars(select(Agent).order_by(Agent.ref)))
+def agents(active_only: bool = False) -> list[Agent]:
+    query = select(Agent).order_by(Agent.ref)
+    return list(db.session.scalars(query.where(Agent.active) if active_only else query))
+
+
+def set_active(row: Supervisor | Team | Agent, active: bool) -> None:
+    """Deactivate (or reactivate) a row; history keeps its name. A team with active agents is
+    refused (they would lose their supervisor's attention); a deactivated supervisor's new tasks
+    go to the first active supervisor above them (callback_tasks.on_duty)."""
+    if not active and isinstance(row, Team):
+        members = db.session.scalar(
+            select(func.count()).select_from(Agent).where(Agent.team_id == row.id, Agent.active)
+        )
+        if members:
+            db.session.rollback()
+            raise Conflict(
+                f"team {row.name} still has {members} active agent{'s' if members != 1 else ''}; "
+                "move them to another team first",
+                "team",
+            )
+    row.active = active
+    db.session.commit()
 
 
 def get_supervisor(supervisor_id: int) -> Supervisor | None:

@@ -1,0 +1,26 @@
+"""agents, supervisors and teams are deactivated rather than deleted
+
+Revision ID: 0012
+Revises: 0008
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0012'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+TABLES = ('agents', 'supervisors', 'teams')
+
+
+def upgrade():
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+
+
+def downgrade():
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('active')
