@@ -163,6 +163,8 @@ def time_pages(database_url: str, repeats: int) -> list[PageTiming]:
         ("/me", "agent@example.com"),
         ("/tasks", "supervisor1@example.com"),
         ("/tasks/list", "supervisor1@example.com"),
+        # Every one of the 500 open tasks on one page (the inbox shows 50, then "Show more").
+        ("/tasks/list?limit=500", "supervisor1@example.com"),
     ]
     timings = []
     for path, email in pages:
@@ -318,10 +320,10 @@ def main() -> None:
     pages = time_pages(DATABASE, args.repeats)
     floor = pages[0].p95
     print("\n== Server time per page (target: p95 under 150 ms) ==")
-    print(f"{'page':<12} {'who':<26} {'p50':>10} {'p95':>10} {'max':>10} {'x floor':>8} {'bytes':>8}")
+    print(f"{'page':<22} {'who':<26} {'p50':>10} {'p95':>10} {'max':>10} {'x floor':>8} {'bytes':>8}")
     for t in pages:
         print(
-            f"{t.path:<12} {t.who:<26} {_ms(t.p50):>10} {_ms(t.p95):>10} {_ms(t.max):>10} "
+            f"{t.path:<22} {t.who:<26} {_ms(t.p50):>10} {_ms(t.p95):>10} {_ms(t.max):>10} "
             f"{t.p95 / floor:>7.1f}x {t.bytes:>8}"
         )
     print("(x floor: p95 against the sign-in page's, the framework's own cost per request)")
