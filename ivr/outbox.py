@@ -35,6 +35,8 @@ class Work(StrEnum):
     deliver_notification = "deliver_notification"  # args: notification id
     escalate_task = "escalate_task"  # args: task id; at: its deadline
     place_outbound_survey = "place_outbound_survey"  # args: outbound survey id; at: when to call
+    # args: feedback item id; at: when its agent may see it (rated the call, or the window is over)
+    deliver_feedback = "deliver_feedback"
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     ]
     # A signed-in session ends after this long without a request.
     session_minutes: int = Field(default=8 * 60, ge=5)
+    # An agent's pages (and feedback e-mails) hold back a call's caller score this long after the
+    # call, until the agent has rated the call themselves; a self-rating after it is stored as
+    # late. 0: nothing is held back (and no rating counts as blind).
+    self_rating_window_minutes: int = Field(default=120, ge=0)
     # The bearer token Prometheus sends to scrape GET /metrics. Unset: /metrics answers 404.
     metrics_token: str | None = None
     # `flask worker` serves its own metrics (jobs run, failed, retried) on this port; unset: off.

@@ -74,12 +74,13 @@ def test_the_description_is_public_and_documents_auth_and_errors(client: FlaskCl
         ("GET", "/api/agents/{agent_ref}/feedback"),
         ("GET", "/api/recordings/{recording_sid}"),
         ("POST", "/api/calls/{call_sid}/survey"),
+        ("POST", "/api/calls/{call_sid}/self-rating"),
         ("POST", "/api/surveys"),
         ("GET", "/api/surveys/{outbound_id}"),
     }
     for key, operation in operations.items():
         assert {"400", "401", "429", "503"} <= set(operation["responses"]), key
-        assert {"200", "202"} & set(operation["responses"]), key
+        assert {"200", "201", "202"} & set(operation["responses"]), key
     assert {"404", "502"} <= set(operations["GET", "/api/recordings/{recording_sid}"]["responses"])
     assert "audio/mpeg" in operations["GET", "/api/recordings/{recording_sid}"]["responses"]["200"]["content"]
 
@@ -157,7 +158,7 @@ def test_the_api_keeps_its_contract(app_factory: Any, twilio: Twilio, app: Flask
     print(
         f"contract fuzz: {tally['requests']} requests, {tally['operations']} operations, {tally['statuses']}"
     )
-    assert tally["operations"] == 9
+    assert tally["operations"] == 10
     assert tally["failures"] == []
     # Real rows were reached (200, the audio too) and missing ones (404); invalid input was refused.
     assert {200, 404} <= set(tally["statuses"]["positive"])

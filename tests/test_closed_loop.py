@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,6 +14,8 @@ from ivr.extensions import db
 from ivr.jobs.scheduled import escalate_task, housekeeping, send_digests
 from ivr.jobs.scoring import score_response
 from ivr.models import (
+    Agent,
+    AgentLeg,
     CallbackTask,
     FeedbackItem,
     FeedbackKind,
@@ -23,6 +26,7 @@ from ivr.models import (
     TaskStatus,
 )
 from ivr.services.organisation import teams as organisation
+from ivr.services.perception import self_ratings
 from tests.helpers import ALICE, LOW, Twilio, rows, set_up_team, utc
 
 PRAISE = ["5", "10", "1"]  # CSAT 5, NPS 10, resolved
@@ -61,14 +65,24 @@ def test_an_extreme_low_opens_one_callback_task_for_the_team_supervisor(
     assert item.kind is FeedbackKind.low and item.csat == 1 and item.nps == 0
 
 
-def test_middling_scores_open_no_task_and_praise_is_sent_at_once(team_app: Flask, twilio: Twilio) -> None:
+def test_middling_scores_open_no_task_and_praise_is_sent_once_the_agent_has_rated_the_call(
+    team_app: Flask, twilio: Twilio
+) -> None:
     twilio.play(ALICE, MIDDLE)
-    twilio.play(ALICE, PRAISE)
+    praised, _ = twilio.play(ALICE, PRAISE)
 
     assert rows(team_app, CallbackTask) == []
     middle, praise = rows(team_app, FeedbackItem)
     assert (middle.kind, middle.delivered_at) == (FeedbackKind.regular, None)  # waits for the digest
-    assert praise.kind is FeedbackKind.praise and praise.delivered_at is not None
+    # Held back while Alice can still say, blind, how she thinks the caller felt.
+    assert praise.kind is FeedbackKind.praise and praise.delivered_at is None
+    assert rows(team_app, Notification) == []
+    with team_app.app_context():
+        alice = db.session.scalar(select(Agent.id).where(Agent.ref == "alice"))
+        assert alice is not None
+        self_ratings.rate(alice, praised.call_sid, 4)
+    [praise] = [item for item in rows(team_app, FeedbackItem) if item.id == praise.id]
+    assert praise.delivered_at is not None
     [sent_at_once] = rows(team_app, Notification)
     assert (sent_at_once.event, sent_at_once.recipient) == ("feedback", "alice@example.com")
     assert sent_at_once.feedback_item_id == praise.id
@@ -95,12 +109,27 @@ def test_the_daily_digest_collects_the_rest_once(team_app: Flask, twilio: Twilio
         assert db.session.scalar(select(func.count()).where(FeedbackItem.delivered_at.is_(None))) == 0
 
 
-def test_immediate_preference_sends_every_item_at_once(team_app: Flask, twilio: Twilio) -> None:
-    with team_app.app_context():
+def test_immediate_preference_sends_every_item_at_once_when_nothing_is_held_back(app_factory: Any) -> None:
+    app = app_factory(self_rating_window_minutes=0)  # no blind self-rating window
+    set_up_team(app)
+    with app.app_context():
         organisation.save_agent("alice", feedback_delivery="immediate")
-    twilio.play(ALICE, MIDDLE)
-    [notification] = rows(team_app, Notification)
+    Twilio(app, app.test_client()).play(ALICE, MIDDLE)
+    [notification] = rows(app, Notification)
     assert notification.event == "feedback"
+
+
+def test_held_feedback_goes_out_when_the_window_is_over(team_app: Flask, twilio: Twilio) -> None:
+    twilio.play(ALICE, PRAISE)
+    [praise] = rows(team_app, FeedbackItem)
+    with team_app.app_context():
+        assert housekeeping().feedback_released == []  # still within the window
+        db.session.execute(update(AgentLeg).values(ended_at=datetime.now(UTC) - timedelta(hours=3)))
+        db.session.commit()
+        assert housekeeping().feedback_released == [praise.id]
+        assert housekeeping().feedback_released == []  # once
+    [sent] = rows(team_app, Notification)
+    assert sent.feedback_item_id == praise.id
 
 
 def test_no_feedback_without_an_answer_about_the_agent(team_app: Flask, twilio: Twilio) -> None:
@@ -126,8 +155,8 @@ def test_the_same_scoring_job_twice_leaves_one_of_everything(app: Flask, twilio:
         Score: 1,
         FeedbackItem: 1,
         CallbackTask: 1,
-        Notification: 3,
-    }  # agent e-mail; sms+e-mail to Sam
+        Notification: 2,
+    }  # sms+e-mail to Sam (Alice's e-mail waits until she rates the call, or for the window)
     with app.app_context():
         response_id = db.session.scalar(select(SurveyResponse.id))
         score_response(response_id)

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.extensions import db
-from ivr.models import Agent, CallbackTask, Recording, Role, Supervisor, SurveyResponse, Team
+from ivr.models import Agent, Call, CallbackTask, Recording, Role, Supervisor, SurveyResponse, Team
 from ivr.services import policy
 from ivr.services.organisation import api_keys
 from tests.helpers import ACCOUNT_SID, ALICE, LOW, PASSWORD, Twilio, make_user, set_up_team
@@ -70,6 +70,7 @@ def world(app_factory: Any, twilio_api: Any) -> dict[str, Any]:
             "kind": "agents",
             "row_id": db.session.scalar(db.select(Agent.id).order_by(Agent.id)),
             "action": "reactivate",
+            "call_id": db.session.scalar(db.select(Call.id).order_by(Call.id)),  # Alice's
         }
     return {"app": app, "keys": keys, "ids": ids}
 

@@ -6,6 +6,7 @@ OpenAPI description at /api/openapi.json; under test, every answer is checked ag
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -240,6 +241,21 @@ class TransferRequest(Body):
     flow: Short | None = Field(None, description="a flow id; default: the server's default flow")
     lang: Short | None = Field(None, description="the caller's language, e.g. en or es")
     chain: list[Ref] = Field(default_factory=list, description="the agents before `agent`, first first")
+
+
+class SelfRatingRequest(Body):
+    rating: int = Field(ge=1, le=5, description="how the agent thinks the caller felt, 1-5")
+    resolved: bool | None = Field(None, description="whether the agent thinks the issue was resolved")
+
+
+class SelfRatingOut(BaseModel):
+    call_sid: str
+    agent: str
+    rating: int
+    resolved: bool | None
+    rated_at: datetime
+    late: bool = Field(description="given after SELF_RATING_WINDOW_MINUTES: kept, left out of the gap")
+    blind: bool = Field(description="given before the agent could see the caller's verdict")
 
 
 class TransferOut(BaseModel):

@@ -26,6 +26,7 @@ SECURITY_SCHEME = "bearerAuth"
 COMMON_ERRORS = {
     "HTTP_400": (Error, "the query string or body is not valid (error: bad_request)"),
     "HTTP_401": (Error, "no API key, or one that is unknown or revoked (error: unauthorized)"),
+    "HTTP_403": (Error, "the key's roles may not use this endpoint (error: forbidden)"),
     "HTTP_429": (Error, "too many failed authentications from this address; see Retry-After"),
     "HTTP_500": (Error, "an unexpected error (error: internal_error)"),
     "HTTP_503": (Error, "the database cannot be reached (error: database_unavailable); see Retry-After"),

@@ -16,6 +16,8 @@ from ivr.api.schemas import (
     FeedbackQuery,
     ResponsesPage,
     ResponsesQuery,
+    SelfRatingOut,
+    SelfRatingRequest,
     SurveyCallOut,
     SurveyCallRequest,
     SurveyResponseOut,
@@ -32,6 +34,7 @@ from ivr.services.closed_loop import callback_tasks, feedback
 from ivr.services.conversation import recordings
 from ivr.services.errors import Conflict, DomainError, Invalid, NotFound, Unreachable
 from ivr.services.insight import responses
+from ivr.services.perception import self_ratings
 from ivr.twilio_rest import RecordingUnavailable, recording_response
 
 log = logging.getLogger(__name__)
@@ -185,6 +188,38 @@ def send_call_to_survey(call_sid: str, json: TransferRequest) -> tuple[Response,
     return jsonify(
         call_sid=transfer.call_sid, survey_url=transfer.survey_url, twilio_status=transfer.twilio_status
     ), 202
+
+
+@bp.post("/calls/<call_sid>/self-rating")
+@api_auth.login_required
+@api_spec.validate(
+    resp=statuses(
+        ok=(SelfRatingOut, "stored"),
+        success=201,
+        HTTP_404="not a call this key's agent took",
+        HTTP_409="this agent has already rated the call",
+    ),
+    tags=[CALLS],
+)
+def rate_call(call_sid: str, json: SelfRatingRequest) -> tuple[Response, int]:
+    """The agent's blind rating of a call they took (a CTI or softphone, with an agent's key)
+
+    How the agent thinks the caller felt, right after the call and before they can see the
+    caller's verdict; a rating after SELF_RATING_WINDOW_MINUTES is stored and marked late.
+    """
+    who = principal()
+    if who.agent_id is None:
+        return error_response(404, "not_found", "this key rates for no agent; make one with --agent"), 404
+    given = self_ratings.rate(who.agent_id, call_sid, json.rating, json.resolved, source="api")
+    return jsonify(
+        call_sid=call_sid,
+        agent=given.agent.ref,
+        rating=given.rating,
+        resolved=given.resolved,
+        rated_at=given.rated_at.isoformat(),
+        late=given.late,
+        blind=given.blind,
+    ), 201
 
 
 @bp.post("/surveys")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq import get_current_job
 
-from ivr.services.closed_loop import notifications
+from ivr.services.closed_loop import feedback, notifications
 
 
 class DeliveryFailed(RuntimeError):
@@ -19,3 +19,8 @@ def deliver_notification(notification_id: int) -> bool:
     if not sent and not last_attempt:
         raise DeliveryFailed(f"notification {notification_id} not delivered; RQ will retry")
     return sent
+
+
+def deliver_held_feedback(item_id: int) -> bool:
+    """An agent's feedback held back while they could rate the call blind: send it now if due."""
+    return feedback.deliver_held(item_id)

@@ -52,6 +52,16 @@ def dispatch(request: Request) -> bool:
             queue=NOTIFICATIONS_QUEUE,
             at=request.at,
         )
+    if request.work is Work.deliver_feedback:
+        # One job at the window's end, one when the agent rates the call: whichever runs first sends.
+        when = "now" if request.at is None else f"{request.at:%Y%m%dT%H%M%S}"
+        return queue.enqueue(
+            notifications.deliver_held_feedback,
+            row_id,
+            job_id=f"feedback-item-{row_id}-{when}",
+            queue=NOTIFICATIONS_QUEUE,
+            at=request.at,
+        )
     raise ValueError(f"no job for {request.work}")
 
 

@@ -56,6 +56,8 @@ class Housekeeping:
     escalated: list[int]
     closed_stale: list[int] = field(default_factory=list)
     outbound: list[int] = field(default_factory=list)
+    # Feedback held back while its agent could rate the call blind, sent now the window is over.
+    feedback_released: list[int] = field(default_factory=list)
 
 
 def housekeeping(min_age_seconds: int = 60) -> Housekeeping:
@@ -69,16 +71,19 @@ def housekeeping(min_age_seconds: int = 60) -> Housekeeping:
     calls = outbound.waiting(timedelta(seconds=min_age_seconds))
     for outbound_id in calls:
         dispatch(Request(Work.place_outbound_survey, (outbound_id,)))
-    if rescored or redelivered or escalated or closed_stale or calls:
+    released = [item_id for item_id in feedback.held_items() if feedback.deliver_held(item_id)]
+    if rescored or redelivered or escalated or closed_stale or calls or released:
         log.info(
-            "housekeeping: closed stale %s, rescored %s, redelivered %s, escalated %s, outbound calls %s",
+            "housekeeping: closed stale %s, rescored %s, redelivered %s, escalated %s, outbound calls %s, "
+            "feedback released %s",
             closed_stale,
             rescored,
             redelivered,
             escalated,
             calls,
+            released,
         )
-    return Housekeeping(rescored, redelivered, escalated, closed_stale, calls)
+    return Housekeeping(rescored, redelivered, escalated, closed_stale, calls, released)
 
 
 def purge_personal_data() -> int | None:

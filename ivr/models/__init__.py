@@ -12,6 +12,7 @@ from ivr.models.notifications import Channel, Notification, NotificationAttempt,
 from ivr.models.outbound import OutboundState, OutboundSurvey
 from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
 from ivr.models.scores import Score
+from ivr.models.self_ratings import SelfRating
 from ivr.models.surveys import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse
 from ivr.models.teams import Supervisor, Team
 from ivr.models.users import Role, User
@@ -44,6 +45,7 @@ __all__ = [
     "Role",
     "RootCause",
     "Score",
+    "SelfRating",
     "Sentiment",
     "Supervisor",
     "SurveyResponse",

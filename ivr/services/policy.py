@@ -132,6 +132,7 @@ ROUTES: dict[str, Rule] = {
     "web.logout": Access.public,
     "web.home": Access.signed_in,
     "web.agent_home": frozenset({Role.agent}),
+    "web.agent_self_rating": frozenset({Role.agent}),
     "web.recording": ALL_PEOPLE,
     "web.tasks": TASK_WORKERS,
     "web.task_list": TASK_WORKERS,
@@ -169,6 +170,8 @@ ROUTES: dict[str, Rule] = {
     "api.send_call_to_survey": frozenset({Role.integrator, Role.admin}),
     "api.request_survey_call": frozenset({Role.integrator, Role.admin}),
     "api.get_survey_call": frozenset({Role.integrator, Role.admin}),
+    # An agent's own rating of a call they took: only a key that is that agent's.
+    "api.rate_call": frozenset({Role.agent}),
 }
 
 

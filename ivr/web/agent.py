@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from flask import render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
+from ivr.models import utcnow
+from ivr.services.errors import DomainError
 from ivr.services.insight import agent_summary
 from ivr.services.insight.agent_summary import CSAT_POINTS, PERIOD_DAYS, AgentNumbers, PeriodNumbers
+from ivr.services.perception import self_ratings
+from ivr.services.perception.self_ratings import RATINGS, Gap
 from ivr.web import bp
 from ivr.web.sessions import principal
+
+BLUE, GREY = "#1f5fbf", "#98a2b3"  # this period / the callers; the one before / the agent
 
 
 @dataclass(frozen=True)
@@ -76,13 +84,24 @@ def csat_chart(numbers: AgentNumbers) -> dict[str, object]:
             {
                 "label": f"Last {PERIOD_DAYS} days",
                 "data": counts(numbers.current),
-                "backgroundColor": "#1f5fbf",
+                "backgroundColor": BLUE,
             },
             {
                 "label": f"The {PERIOD_DAYS} days before",
                 "data": counts(numbers.previous),
-                "backgroundColor": "#98a2b3",
+                "backgroundColor": GREY,
             },
+        ],
+    }
+
+
+def gap_chart(gap: Gap) -> dict[str, object]:
+    """What the agent expected against what callers said, on the same calls."""
+    return {
+        "labels": [f"{point}" for point in RATINGS],
+        "datasets": [
+            {"label": "You thought", "data": [gap.predicted[p] for p in RATINGS], "backgroundColor": GREY},
+            {"label": "Callers said", "data": [gap.actual[p] for p in RATINGS], "backgroundColor": BLUE},
         ],
     }
 
@@ -93,9 +112,15 @@ def agent_home() -> str:
     assert who is not None  # the policy lets only agents here
     before_id = request.args.get("before", type=int)
     if who.agent_id is None:  # an agent user not (yet) linked to an agent: nothing of theirs to show
-        return render_template("agent_home.html", numbers=None, feedback=None, before_id=before_id)
-    numbers = agent_summary.agent_numbers(who.agent_id)
-    feedback = agent_summary.feedback_page(who.agent_id, before_id=before_id)
+        return render_template(
+            "agent_home.html", numbers=None, feedback=None, before_id=before_id, awaiting=[]
+        )
+    hidden = self_ratings.held_back_responses(who.agent_id)
+    numbers = agent_summary.agent_numbers(who.agent_id, hidden=hidden)
+    feedback = agent_summary.feedback_page(who.agent_id, before_id=before_id, hidden=hidden)
+    since = utcnow() - timedelta(days=PERIOD_DAYS)
+    gap = self_ratings.gap(who.agent_id, since)
+    awaiting = self_ratings.awaiting(who.agent_id)
     nothing_yet = not (numbers.current.responses or numbers.previous.responses or feedback.items or before_id)
     return render_template(
         "agent_home.html",
@@ -106,4 +131,27 @@ def agent_home() -> str:
         feedback=feedback,
         before_id=before_id,
         period_days=PERIOD_DAYS,
+        awaiting=awaiting,
+        ratings=RATINGS,
+        gap=gap,
+        gap_chart=gap_chart(gap),
+        moments=self_ratings.coaching_moments(who.agent_id, since),
+        window_hours=f"{self_ratings.window().total_seconds() / 3600:g}",
     )
+
+
+@bp.post("/me/calls/<int:call_id>/self-rating")
+def agent_self_rating(call_id: int) -> Response:
+    """One tap: the agent's rating of a call they took (and, if they said, whether it was resolved)."""
+    who = principal()
+    if who is None or who.agent_id is None:  # an agent user not linked to an agent has no calls
+        abort(404)
+    resolved = {"yes": True, "no": False}.get(request.form.get("resolved", ""))
+    try:
+        given = self_ratings.rate(who.agent_id, call_id, request.form.get("rating", type=int) or 0, resolved)
+    except DomainError as exc:
+        flash(exc.message[:1].upper() + exc.message[1:] + ".")
+    else:
+        late = " It came after the window, so it is kept but left out of your gap." if given.late else ""
+        flash(f"Thanks: you rated that call {given.rating}. What the caller said is shown now.{late}")
+    return redirect(url_for("web.agent_home"), 303)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from ivr.extensions import db
@@ -20,10 +20,12 @@ from ivr.models import (
     SurveyResponse,
     utcnow,
 )
+from ivr.outbox import Work, later
 from ivr.services import policy
 from ivr.services.closed_loop import notifications
 from ivr.services.conversation.answer_values import answer_values
 from ivr.services.links import response_link
+from ivr.services.perception import self_ratings
 from ivr.services.policy import Principal
 
 
@@ -58,18 +60,72 @@ def record(response: SurveyResponse, score: Score, compiled: CompiledFlow) -> Fe
     item.updated_at = utcnow()
     db.session.flush()
 
-    agent = response.agent
-    at_once = kind.is_extreme or (agent is not None and agent.feedback_delivery is FeedbackDelivery.immediate)
-    if at_once and item.delivered_at is None and agent is not None and agent.email:
-        notifications.plan(
-            _item_message(item, response),
-            Channel.email,
-            agent.email,
-            f"feedback-{item.id}",
-            feedback_item_id=item.id,
-        )
-        item.delivered_at = utcnow()
+    if _at_once(item, response) and item.delivered_at is None:
+        # Not before the agent has rated the call blind (or the window to do so has passed).
+        release = self_ratings.release_at(item.agent_id, response.call_id)
+        if release is None:
+            _deliver(item, response)
+        else:
+            later(Work.deliver_feedback, item.id, at=release)
     return item
+
+
+def _at_once(item: FeedbackItem, response: SurveyResponse) -> bool:
+    agent = response.agent
+    wanted = item.kind.is_extreme or (
+        agent is not None and agent.feedback_delivery is FeedbackDelivery.immediate
+    )
+    return wanted and agent is not None and bool(agent.email)
+
+
+def _deliver(item: FeedbackItem, response: SurveyResponse) -> None:
+    assert response.agent is not None and response.agent.email
+    notifications.plan(
+        _item_message(item, response),
+        Channel.email,
+        response.agent.email,
+        f"feedback-{item.id}",
+        feedback_item_id=item.id,
+    )
+    item.delivered_at = utcnow()
+
+
+def held_items(limit: int = 200) -> list[int]:
+    """Feedback items not yet sent at once that may be waiting for their call's rating window
+    (the sweep asks deliver_held, which knows whether each is due)."""
+    since = utcnow() - timedelta(days=2)
+    return list(
+        db.session.scalars(
+            select(FeedbackItem.id)
+            .join(Agent, Agent.id == FeedbackItem.agent_id)
+            .where(
+                FeedbackItem.delivered_at.is_(None),
+                FeedbackItem.created_at >= since,
+                Agent.email.is_not(None),
+                or_(
+                    FeedbackItem.kind.in_([FeedbackKind.low, FeedbackKind.praise]),
+                    Agent.feedback_delivery == FeedbackDelivery.immediate,
+                ),
+            )
+            .order_by(FeedbackItem.id)
+            .limit(limit)
+        )
+    )
+
+
+def deliver_held(item_id: int) -> bool:
+    """Send a feedback item held back while its agent could still rate the call blind, once they
+    have rated it or the window has passed; False when there is nothing (more) to send."""
+    item = db.session.scalars(select(FeedbackItem).filter_by(id=item_id).with_for_update()).one_or_none()
+    if item is None or item.delivered_at is not None or not _at_once(item, item.response):
+        db.session.rollback()
+        return False
+    if self_ratings.release_at(item.agent_id, item.response.call_id) is not None:
+        db.session.rollback()
+        return False  # still held back: the job at the window's end sends it
+    _deliver(item, item.response)
+    db.session.commit()
+    return True
 
 
 def _scores_line(item: FeedbackItem) -> str:

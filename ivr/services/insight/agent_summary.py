@@ -7,6 +7,7 @@ caller's number: what an agent reads is built from scores, answers and recording
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,8 +79,11 @@ def _count_when(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def period_numbers(agent_id: int, start: datetime, end: datetime | None = None) -> PeriodNumbers:
-    """One agent's scores that started in [start, end) (end None: since start), in one aggregate query."""
+def period_numbers(
+    agent_id: int, start: datetime, end: datetime | None = None, hidden: Collection[int] = ()
+) -> PeriodNumbers:
+    """One agent's scores that started in [start, end) (end None: since start), in one aggregate
+    query; `hidden`: responses held back from the agent until they rate the call."""
     columns = [
         func.count(),
         *(_count_when(Score.csat == point) for point in CSAT_POINTS),
@@ -95,6 +99,8 @@ def period_numbers(agent_id: int, start: datetime, end: datetime | None = None) 
     query = select(*columns).where(Score.agent_id == agent_id, Score.started_at >= start)
     if end is not None:
         query = query.where(Score.started_at < end)
+    if hidden:
+        query = query.where(Score.response_id.not_in(hidden))
     row = db.session.execute(query).one()
     values = [int(value or 0) for value in row]
     responses, csat, rest = values[0], values[1:6], values[6:]
@@ -114,11 +120,13 @@ def period_numbers(agent_id: int, start: datetime, end: datetime | None = None) 
     )
 
 
-def agent_numbers(agent_id: int, now: datetime | None = None, days: int = PERIOD_DAYS) -> AgentNumbers:
-    """The last `days` days against the `days` before them."""
+def agent_numbers(
+    agent_id: int, now: datetime | None = None, days: int = PERIOD_DAYS, hidden: Collection[int] = ()
+) -> AgentNumbers:
+    """The last `days` days against the `days` before them (without the `hidden` responses)."""
     middle = (now or utcnow()) - timedelta(days=days)
     return AgentNumbers(
-        current=period_numbers(agent_id, middle),
+        current=period_numbers(agent_id, middle, hidden=hidden),
         previous=period_numbers(agent_id, middle - timedelta(days=days), middle),
     )
 
@@ -145,6 +153,9 @@ class AgentFeedbackItem:
     resolved: bool | None
     verbatim: str | None
     recordings: list[ItemRecording]
+    # The caller's verdict is held back until the agent rates the call (see perception).
+    call_id: int | None = None
+    held_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,8 +174,11 @@ def _verbatim(response: SurveyResponse) -> str | None:
     return " / ".join(spoken) or None
 
 
-def feedback_page(agent_id: int, before_id: int | None = None, limit: int = PAGE_SIZE) -> FeedbackPage:
-    """The agent's feedback items, newest first, `limit` at a time (keyset paging on the id)."""
+def feedback_page(
+    agent_id: int, before_id: int | None = None, limit: int = PAGE_SIZE, hidden: Collection[int] = ()
+) -> FeedbackPage:
+    """The agent's feedback items, newest first, `limit` at a time (keyset paging on the id); the
+    scores and words of `hidden` responses are left out until the agent rates their call."""
     query = (
         select(FeedbackItem)
         .where(FeedbackItem.agent_id == agent_id)
@@ -194,6 +208,21 @@ def feedback_page(agent_id: int, before_id: int | None = None, limit: int = PAGE
                 # The retention purge removes the link: nothing left to play.
                 if r.media_url is not None
             ],
+            call_id=item.response.call_id,
+        )
+        if item.response_id not in hidden
+        else AgentFeedbackItem(
+            id=item.id,
+            kind=FeedbackKind.regular,
+            started_at=item.response.started_at,
+            csat=None,
+            nps=None,
+            ces=None,
+            resolved=None,
+            verbatim=None,
+            recordings=[],
+            call_id=item.response.call_id,
+            held_back=True,
         )
         for item in found[:limit]
     ]

@@ -1,0 +1,1 @@
+"""The perception gap: what agents believed callers felt against what callers said."""
