@@ -76,6 +76,9 @@ def test_the_description_is_public_and_documents_auth_and_errors(client: FlaskCl
         ("POST", "/api/calls/{call_sid}/survey"),
         ("POST", "/api/surveys"),
         ("GET", "/api/surveys/{outbound_id}"),
+        ("GET", "/api/exports/responses.csv"),
+        ("GET", "/api/exports/responses.jsonl"),
+        ("GET", "/api/reports/dashboard"),
     }
     for key, operation in operations.items():
         assert {"400", "401", "429", "503"} <= set(operation["responses"]), key
@@ -157,7 +160,7 @@ def test_the_api_keeps_its_contract(app_factory: Any, twilio: Twilio, app: Flask
     print(
         f"contract fuzz: {tally['requests']} requests, {tally['operations']} operations, {tally['statuses']}"
     )
-    assert tally["operations"] == 9
+    assert tally["operations"] == 12
     assert tally["failures"] == []
     # Real rows were reached (200, the audio too) and missing ones (404); invalid input was refused.
     assert {200, 404} <= set(tally["statuses"]["positive"])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal_column, select
+from sqlalchemy import case, exists, func, literal_column, select, text
 
 from ivr.extensions import db
 from ivr.models import (
@@ -35,6 +35,7 @@ from ivr.services.insight.filters import NONE, ResponseFilter, score_conditions,
 from ivr.services.insight.measures import Counts, Interval, Period, wilson
 from ivr.services.policy import Principal
 
+WORK_MEM = "64MB"
 MIN_RANKED = 10  # fewer responses than this: shown greyed, never ranked
 AT_RISK_DAYS = 30
 AT_RISK_LOWS = 2
@@ -166,6 +167,10 @@ def build(
     principal: Principal, period: Period, team: int | str | None = None, now: datetime | None = None
 ) -> Dashboard:
     now = now or utcnow()
+    if db.engine.dialect.name == "postgresql":
+        # A period's scores are grouped in memory: with the default 4 MB, 90 days of every team
+        # would be sorted on disk. For this transaction only.
+        db.session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     base = ResponseFilter(start=period.start, end=period.end, team=team)
     both = base.but(start=period.previous.start)
     names = dict(team_choices(principal))

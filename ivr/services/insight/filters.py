@@ -37,6 +37,8 @@ NPS_CATEGORIES = ("promoter", "passive", "detractor")
 EXTREMES = ("low", "high")
 TASK_STATES = ("any", "open", "overdue", "closed")
 MAX_WORDS = 200
+# Periods (and the period before them) stay far from datetime's limits.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,10 @@ class ResponseFilter:
 def _when(raw: str, name: str, is_end: bool) -> datetime:
     try:
         value = datetime.fromisoformat(raw.strip().replace(" ", "T", 1) if "T" not in raw else raw.strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         raise Invalid(f"{name}: give a date (2026-11-23) or a time (2026-11-23 14:30) in UTC", name) from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise Invalid(f"{name}: a year from {FIRST_YEAR} to {LAST_YEAR}", name)
     date_only = len(raw.strip()) == 10
     value = value if value.tzinfo else value.replace(tzinfo=UTC)
     # A date as the end of a period includes that whole day.
