@@ -141,6 +141,9 @@ def test_an_agent_reads_their_numbers_and_feedback_newest_first_without_caller_n
         expect(csat_row(page, score).get_by_role("cell")).to_have_text(list(counts))
     expect(page.locator("canvas[data-chart='csat-chart']")).to_be_visible()
     expect(page.get_by_text("Responses", exact=True)).to_be_visible()
+    # The weekly trend: this period's weeks against the period before, each chart with its table.
+    expect(page.get_by_role("heading", name="Weekly trend")).to_be_visible()
+    expect(page.locator("canvas[data-chart='trend-responses']")).to_be_visible()
 
     items = page.get_by_role("list", name="Feedback, newest first").get_by_role("listitem")
     expect(items).to_have_count(4)

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 from flask import render_template, request
 
-from ivr.services.insight import agent_summary
+from ivr.models import utcnow
+from ivr.services.insight import agent_summary, dashboard
 from ivr.services.insight.agent_summary import CSAT_POINTS, PERIOD_DAYS, AgentNumbers, PeriodNumbers
+from ivr.services.insight.filters import ResponseFilter
+from ivr.services.insight.measures import period_for
 from ivr.web import bp
+from ivr.web.dashboard import trend_charts
 from ivr.web.sessions import principal
 
 
@@ -95,6 +99,9 @@ def agent_home() -> str:
     if who.agent_id is None:  # an agent user not (yet) linked to an agent: nothing of theirs to show
         return render_template("agent_home.html", numbers=None, feedback=None, before_id=before_id)
     numbers = agent_summary.agent_numbers(who.agent_id)
+    now = utcnow()
+    period = period_for(str(PERIOD_DAYS), now)
+    trend = dashboard.weekly_trend(who, period, ResponseFilter(period.start, period.end, agent=who.agent_id))
     feedback = agent_summary.feedback_page(who.agent_id, before_id=before_id)
     nothing_yet = not (numbers.current.responses or numbers.previous.responses or feedback.items or before_id)
     return render_template(
@@ -106,4 +113,5 @@ def agent_home() -> str:
         feedback=feedback,
         before_id=before_id,
         period_days=PERIOD_DAYS,
+        charts=trend_charts(trend),
     )

@@ -9,14 +9,14 @@ from flask import render_template, request, url_for
 from ivr.models import utcnow
 from ivr.services.errors import Invalid
 from ivr.services.insight import dashboard, filters
-from ivr.services.insight.dashboard import Dashboard
+from ivr.services.insight.dashboard import TrendWeek
 from ivr.services.insight.filters import NONE, ResponseFilter
 from ivr.services.insight.measures import CSAT_POINTS, PERIOD_CHOICES, Counts, Interval, period_for
 from ivr.web import bp
 from ivr.web.sessions import principal
 
 MEASURES = [
-    ("responses", "Responses", 1.0),
+    ("responses", "Responses per week", 1.0),
     ("top_box_share", "Top box (CSAT 4-5), %", 100.0),
     ("bottom_box_share", "Bottom box (CSAT 1-2), %", 100.0),
     ("nps", "NPS", 1.0),
@@ -58,7 +58,7 @@ def explore(f: ResponseFilter, **changes: Any) -> str:
     return url_for("web.responses", **target)
 
 
-def trend_charts(board: Dashboard) -> list[dict[str, Any]]:
+def trend_charts(trend: list[TrendWeek]) -> list[dict[str, Any]]:
     """One small chart per measure: the period's weeks against the previous period's."""
     charts = []
     for name, label, scale in MEASURES:
@@ -72,17 +72,17 @@ def trend_charts(board: Dashboard) -> list[dict[str, Any]]:
                 "id": f"trend-{name}",
                 "title": label,
                 "type": "line",
-                "labels": [f"Week {week.week}" for week in board.trend],
+                "labels": [f"Week {week.week}" for week in trend],
                 "datasets": [
                     {
                         "label": "This period",
-                        "data": [value(w.current) for w in board.trend],
+                        "data": [value(w.current) for w in trend],
                         "borderColor": "#1f5fbf",
                         "backgroundColor": "#1f5fbf",
                     },
                     {
                         "label": "The period before",
-                        "data": [value(w.previous) for w in board.trend],
+                        "data": [value(w.previous) for w in trend],
                         "borderColor": "#98a2b3",
                         "backgroundColor": "#98a2b3",
                     },
@@ -138,7 +138,7 @@ def dashboard_page() -> str:
         first=request.args.get("from", ""),
         last=request.args.get("to", ""),
         csat_points=CSAT_POINTS,
-        charts=trend_charts(board),
+        charts=trend_charts(board.trend),
         min_ranked=dashboard.MIN_RANKED,
         none=NONE,
     )
