@@ -65,7 +65,7 @@ class SurveyResponse(Base):
         Index(
             "ix_survey_responses_started_at",
             "started_at",
-            postgresql_include=["agent_id", "queue", "disposition"],
+            postgresql_include=["agent_id", "queue", "disposition", "call_id"],
         ),
         Index(
             "ix_survey_responses_agent_id_started_at",

@@ -32,7 +32,7 @@ def upgrade():
                               postgresql_include=DASHBOARD_COLUMNS)
     with op.batch_alter_table('survey_responses', schema=None) as batch_op:
         batch_op.create_index('ix_survey_responses_started_at', ['started_at'], unique=False,
-                              postgresql_include=['agent_id', 'queue', 'disposition'])
+                              postgresql_include=['agent_id', 'queue', 'disposition', 'call_id'])
         batch_op.create_index('ix_survey_responses_agent_id_started_at', ['agent_id', 'started_at'],
                               unique=False, postgresql_include=['queue', 'disposition'])
     with op.batch_alter_table('agent_legs', schema=None) as batch_op:

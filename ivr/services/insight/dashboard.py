@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal_column, select, text
+from sqlalchemy import case, func, select, text
 
 from ivr.extensions import db
 from ivr.models import (
@@ -36,7 +36,8 @@ from ivr.services.insight.measures import Counts, Interval, Period, wilson
 from ivr.services.policy import Principal
 
 WORK_MEM = "64MB"
-MIN_RANKED = 10  # fewer responses than this: shown greyed, never ranked
+MIN_RANKED = 10
+SURVEY_SLACK = timedelta(days=1)  # fewer responses than this: shown greyed, never ranked
 AT_RISK_DAYS = 30
 AT_RISK_LOWS = 2
 # Responses that were offered a survey (asked, whatever they said), and those who answered.
@@ -147,10 +148,10 @@ class Dashboard:
     trend: list[TrendWeek]
 
 
-def _period_label(period: Period) -> Any:
-    return case(
-        (Score.started_at >= period.start, literal_column("'current'")), else_=literal_column("'previous'")
-    )
+def _periods(f: ResponseFilter, period: Period) -> list[tuple[str, ResponseFilter]]:
+    """The filter over the period and over the one before. Two queries, not one grouped by a
+    CASE on the time: PostgreSQL cannot estimate such groups and would sort every row."""
+    return [("current", f), ("previous", f.but(start=period.previous.start, end=period.start))]
 
 
 def _scored(principal: Principal, query: Any, f: ResponseFilter) -> Any:
@@ -172,17 +173,14 @@ def build(
         # would be sorted on disk. For this transaction only.
         db.session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     base = ResponseFilter(start=period.start, end=period.end, team=team)
-    both = base.but(start=period.previous.start)
     names = dict(team_choices(principal))
-    label = _period_label(period)
 
-    # Per (period, team, queue): every count at once.
-    team_column = Agent.team_id
+    # Per (team, queue): every count at once, one query per period.
     grouped = (
-        select(label, team_column, Score.queue, *measures.columns())
+        select(Agent.team_id, Score.queue, *measures.columns())
         .select_from(Score)
         .outerjoin(Agent, Agent.id == Score.agent_id)
-        .group_by(label, team_column, Score.queue)
+        .group_by(Agent.team_id, Score.queue)
     )
     teams: dict[Any, Slice] = {}
     queues: dict[Any, Slice] = {}
@@ -207,15 +205,14 @@ def build(
             queues[key] = Slice(queue or "No queue", base.but(queue=key))
         return queues[key]
 
-    for row in db.session.execute(_scored(principal, grouped, both)):
-        which, team_id, queue = row[0], row[1], row[2]
-        counts = measures.counts_from(row[3:])
-        for target in (team_slice(team_id), queue_slice(queue), total):
-            getattr(target, which).add(counts)
+    for which, f in _periods(base, period):
+        for row in db.session.execute(_scored(principal, grouped, f)):
+            team_id, queue = row[0], row[1]
+            counts = measures.counts_from(row[2:])
+            for target in (team_slice(team_id), queue_slice(queue), total):
+                getattr(target, which).add(counts)
 
-    _response_rates(
-        principal, both, label_for=period, team_slice=team_slice, queue_slice=queue_slice, total=total
-    )
+    _response_rates(principal, base, team_slice=team_slice, queue_slice=queue_slice, total=total)
     _tasks(principal, base, now, team_slice, queue_slice, total)
     league = league_table(principal, period, base)
     return Dashboard(
@@ -232,22 +229,12 @@ def build(
 
 
 def _response_rates(
-    principal: Principal,
-    both: ResponseFilter,
-    label_for: Period,
-    team_slice: Any,
-    queue_slice: Any,
-    total: Slice,
+    principal: Principal, base: ResponseFilter, team_slice: Any, queue_slice: Any, total: Slice
 ) -> None:
-    """Offered surveys and answered ones, from the responses themselves (dispositions)."""
-    which = case(
-        (SurveyResponse.started_at >= label_for.start, literal_column("'current'")),
-        else_=literal_column("'previous'"),
-    )
+    """Offered surveys and answered ones in the period, from the responses themselves (dispositions)."""
     offered = SurveyResponse.disposition.not_in(NOT_OFFERED)
     query = (
         select(
-            which,
             Agent.team_id,
             SurveyResponse.queue,
             func.coalesce(func.sum(case((offered, 1), else_=0)), 0),
@@ -255,16 +242,12 @@ def _response_rates(
         )
         .select_from(SurveyResponse)
         .outerjoin(Agent, Agent.id == SurveyResponse.agent_id)
-        .where(SurveyResponse.started_at >= both.start, SurveyResponse.started_at < both.end)
-        .group_by(which, Agent.team_id, SurveyResponse.queue)
+        .where(SurveyResponse.started_at >= base.start, SurveyResponse.started_at < base.end)
+        .group_by(Agent.team_id, SurveyResponse.queue)
     )
-    if both.team is not None:
-        query = query.where(SurveyResponse.agent_id.in_(team_agents(both.team)))
-    for period_name, team_id, queue, n_offered, n_answered in db.session.execute(
-        policy.scope_responses(principal, query)
-    ):
-        if period_name != "current":
-            continue
+    if base.team is not None:
+        query = query.where(SurveyResponse.agent_id.in_(team_agents(base.team)))
+    for team_id, queue, n_offered, n_answered in db.session.execute(policy.scope_responses(principal, query)):
         for target in (team_slice(team_id), queue_slice(queue), total):
             target.offered += int(n_offered)
             target.answered += int(n_answered)
@@ -337,15 +320,15 @@ def league_table(principal: Principal, period: Period, base: ResponseFilter) -> 
     """Every agent with scores in the period: n, top and bottom box with 95% Wilson intervals,
     the change on the period before. Ranked by the interval's lower bound of the top box (so
     4 of 4 does not beat 90 of 100); agents with fewer than MIN_RANKED answers are not ranked."""
-    label = _period_label(period)
     query = (
-        select(label, Score.agent_id, *measures.columns())
+        select(Score.agent_id, *measures.columns())
         .where(Score.agent_id.is_not(None))
-        .group_by(label, Score.agent_id)
+        .group_by(Score.agent_id)
     )
     found: dict[int, dict[str, Counts]] = {}
-    for row in db.session.execute(_scored(principal, query, base.but(start=period.previous.start))):
-        found.setdefault(row[1], {})[row[0]] = measures.counts_from(row[2:])
+    for which, f in _periods(base, period):
+        for row in db.session.execute(_scored(principal, query, f)):
+            found.setdefault(row[0], {})[which] = measures.counts_from(row[1:])
     if not found:
         return []
     agents = db.session.execute(
@@ -382,7 +365,13 @@ def offer_rates(principal: Principal, period: Period, team: int | str | None) ->
     """Per agent: calls they answered (front door and Dial-action hand-offs alike record an agent
     leg) and how many of those calls reached a survey. An agent who keeps unhappy callers away
     from the survey shows a low rate."""
-    surveyed = exists(select(SurveyResponse.id).where(SurveyResponse.call_id == AgentLeg.call_id))
+    # The calls with a survey, as a set PostgreSQL hashes once (a correlated EXISTS would probe
+    # once per leg). A survey starts after its leg: a day's slack past the period's end.
+    surveyed = AgentLeg.call_id.in_(
+        select(SurveyResponse.call_id).where(
+            SurveyResponse.started_at >= period.start, SurveyResponse.started_at < period.end + SURVEY_SLACK
+        )
+    )
     query = (
         select(
             AgentLeg.agent_id,
@@ -455,15 +444,14 @@ def callers_at_risk(principal: Principal, team: int | str | None, now: datetime)
 def weekly_trend(principal: Principal, period: Period, base: ResponseFilter) -> list[TrendWeek]:
     """Week by week from each period's start: the current period's weeks beside the previous one's.
     Counted per day in SQL; the days are then added into weeks."""
-    label = _period_label(period)
     day = func.date(Score.started_at)
-    query = select(label, day, *measures.columns()).group_by(label, day)
+    query = select(day, *measures.columns()).group_by(day)
     weeks = max(1, -(-int(period.days) // 7))
     found = {n: TrendWeek(n, Counts(), Counts()) for n in range(1, weeks + 1)}
-    for row in db.session.execute(_scored(principal, query, base.but(start=period.previous.start))):
-        which, raw_day = row[0], row[1]
-        start = period.start if which == "current" else period.previous.start
-        when = raw_day if not isinstance(raw_day, str) else datetime.fromisoformat(raw_day).date()
-        week = min(weeks, max(1, (when - start.date()).days // 7 + 1))
-        getattr(found[week], which).add(measures.counts_from(row[2:]))
+    for which, f in _periods(base, period):
+        for row in db.session.execute(_scored(principal, query, f)):
+            raw_day = row[0]
+            when = raw_day if not isinstance(raw_day, str) else datetime.fromisoformat(raw_day).date()
+            week = min(weeks, max(1, (when - f.start.date()).days // 7 + 1))
+            getattr(found[week], which).add(measures.counts_from(row[1:]))
     return list(found.values())
