@@ -230,7 +230,12 @@ def response_conditions(f: ResponseFilter, now: datetime | None = None) -> list[
 
 def keyset_after(started_at: datetime, response_id: int) -> ColumnElement[bool]:
     """Rows after (older than) this one in the explorer's order: newest first, then by id."""
-    return or_(
-        Score.started_at < started_at,
-        and_(Score.started_at == started_at, Score.response_id < response_id),
+    return and_(
+        # Redundant, but an index can start its range here (the OR alone it cannot use, and a
+        # page deep in would skip every row before it).
+        Score.started_at <= started_at,
+        or_(
+            Score.started_at < started_at,
+            and_(Score.started_at == started_at, Score.response_id < response_id),
+        ),
     )
