@@ -7,9 +7,10 @@ other or from conftest; conftest builds its fixtures on these.
 from __future__ import annotations
 
 import os
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,19 @@ from twilio.request_validator import RequestValidator
 from ivr.extensions import db
 from ivr.flows import FlowError, FlowProblem, load_catalog
 from ivr.jobs import QUEUES
-from ivr.models import Answer, Role, SurveyResponse
+from ivr.models import (
+    Agent,
+    AgentLeg,
+    Answer,
+    AnswerStatus,
+    Call,
+    Disposition,
+    LanguageSource,
+    Recording,
+    Role,
+    SurveyResponse,
+    TranscriptStatus,
+)
 from ivr.services.insight import responses
 from ivr.services.organisation import teams as organisation
 from ivr.services.organisation import users
@@ -188,3 +201,111 @@ def make_user(
 ) -> None:
     with app.app_context():
         users.create_user(email, PASSWORD, Role(role), agent, supervisor)
+
+
+def scored_response(
+    app: Flask,
+    agent: str,
+    csat: int | None,
+    nps: int | None = None,
+    resolved: bool | None = None,
+    *,
+    days_ago: float = 0,
+    queue: str = "billing",
+    caller: str | None = None,
+    comment: str | None = None,
+    disposition: Disposition = Disposition.completed,
+) -> int:
+    """A finished response about `agent` with these answers, written as a survey leaves it (call,
+    agent leg, response, answers, a comment's transcript) and scored by the real scoring service."""
+    from ivr.services.closed_loop import scoring
+    from ivr.services.consent.privacy import number_hash
+    from ivr.services.conversation.flow_versions import registry
+
+    with app.app_context():
+        version_id = registry().version_id(registry().flows["post-call-csat"])
+        started = datetime.now(UTC) - timedelta(days=days_ago, minutes=5)
+        agent_id = db.session.scalar(select(Agent.id).where(Agent.ref == agent))
+        assert agent_id is not None, agent
+        number = caller or f"+1555{uuid.uuid4().int % 10**7:07d}"
+        call = Call(
+            call_sid="CA" + uuid.uuid4().hex,
+            from_number=number,
+            from_hash=number_hash(number),
+            queue=queue,
+            status="completed",
+            started_at=started - timedelta(minutes=4),
+        )
+        db.session.add(call)
+        db.session.flush()
+        db.session.add(
+            AgentLeg(
+                call_id=call.id,
+                agent_id=agent_id,
+                sequence=1,
+                queue=queue,
+                outcome="completed",
+                started_at=call.started_at,
+            )
+        )
+        response = SurveyResponse(
+            call_id=call.id,
+            survey_call_sid=call.call_sid,
+            flow_version_id=version_id,
+            agent_id=agent_id,
+            queue=queue,
+            language="en",
+            language_source=LanguageSource.ivr,
+            disposition=disposition,
+            started_at=started,
+            ended_at=started + timedelta(minutes=2),
+        )
+        db.session.add(response)
+        db.session.flush()
+        given: list[tuple[str, str, int | None]] = []
+        if csat is not None:
+            given.append(("csat", str(csat), csat))
+        if nps is not None:
+            given.append(("nps", str(nps), nps))
+        if resolved is not None:
+            given.append(("resolved", "yes" if resolved else "no", None))
+        for key, value, number_value in given:
+            db.session.add(
+                Answer(
+                    response_id=response.id,
+                    step_key=key,
+                    status=AnswerStatus.answered,
+                    raw_input=value,
+                    value=value,
+                    number=number_value,
+                    answered_at=started,
+                )
+            )
+        if comment is not None:
+            sid = "RE" + uuid.uuid4().hex
+            db.session.add(
+                Answer(
+                    response_id=response.id,
+                    step_key="comment",
+                    status=AnswerStatus.answered,
+                    raw_input=sid,
+                    value="recorded",
+                    answered_at=started,
+                )
+            )
+            db.session.add(
+                Recording(
+                    response_id=response.id,
+                    step_key="comment",
+                    recording_sid=sid,
+                    duration_seconds=5,
+                    status="completed",
+                    transcript_status=TranscriptStatus.completed,
+                    transcript=comment,
+                    transcribed_at=started,
+                )
+            )
+        db.session.commit()
+        response_id = response.id
+        scoring.score(response_id)
+        return response_id

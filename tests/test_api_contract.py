@@ -77,6 +77,9 @@ def test_the_description_is_public_and_documents_auth_and_errors(client: FlaskCl
         ("POST", "/api/calls/{call_sid}/self-rating"),
         ("POST", "/api/surveys"),
         ("GET", "/api/surveys/{outbound_id}"),
+        ("GET", "/api/exports/responses.csv"),
+        ("GET", "/api/exports/responses.jsonl"),
+        ("GET", "/api/reports/dashboard"),
     }
     for key, operation in operations.items():
         assert {"400", "401", "429", "503"} <= set(operation["responses"]), key
@@ -158,7 +161,7 @@ def test_the_api_keeps_its_contract(app_factory: Any, twilio: Twilio, app: Flask
     print(
         f"contract fuzz: {tally['requests']} requests, {tally['operations']} operations, {tally['statuses']}"
     )
-    assert tally["operations"] == 10
+    assert tally["operations"] == 13
     assert tally["failures"] == []
     # Real rows were reached (200, the audio too) and missing ones (404); invalid input was refused.
     assert {200, 404} <= set(tally["statuses"]["positive"])

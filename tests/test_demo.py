@@ -16,6 +16,9 @@ from ivr import engine_options
 from ivr.extensions import db
 from ivr.models import Agent, CallbackTask, Score, SurveyResponse, TaskStatus, Team, User
 from ivr.services.conversation.front_door import front_door
+from ivr.services.insight import dashboard
+from ivr.services.insight.measures import period_for
+from ivr.services.policy import OPERATOR
 from ivr.settings import Settings
 from tests.helpers import Twilio, make_settings
 
@@ -77,9 +80,15 @@ def test_demo_history_gives_every_page_something_to_show(app_factory: Callable[.
         ]
         roles = {user.role.value for user in db.session.scalars(select(User))}
         teams = {team.name: team.channels for team in db.session.scalars(select(Team))}
+        # The dashboard has something in every section: at-risk callers, agents who keep callers
+        # from the survey, and a league table.
+        board = dashboard.build(OPERATOR, period_for("30", now), now=now)
     assert responses and responses > 300 and scored == responses
     assert statuses.get(TaskStatus.done, 0) > 5 and statuses.get(TaskStatus.open, 0) > 0 and overdue
     assert roles == {"admin", "analyst", "supervisor", "agent"}
     assert all(channels == ["email"] for channels in teams.values())  # alerts on once the history is in
+    assert board.at_risk and all(caller.tasks for caller in board.at_risk)
+    assert min(row.rate or 1.0 for row in board.offers) < 0.8 < max(row.rate or 0.0 for row in board.offers)
+    assert any(row.rank == 1 for row in board.league)
     again = runner.invoke(args=["demo", "seed"])
     assert "demo history: already there" in again.output

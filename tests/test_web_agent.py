@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ivr.extensions import db
-from ivr.models import Agent, FeedbackKind, SurveyResponse
+from ivr.models import Agent, AgentLeg, Call, FeedbackKind, SurveyResponse
 from ivr.services.insight import agent_summary
 from ivr.services.organisation import teams as organisation
 from tests.helpers import ACCOUNT_SID, LOW, Twilio, make_user, set_up_team, sign_in
@@ -33,13 +33,20 @@ def app(app_factory: Callable[..., Flask], twilio_api: HttpRecorder) -> Flask:
 
 
 def play(twilio: Twilio, keys: list[str], agent: str = "alice", days_ago: int = 0) -> tuple[int, list[str]]:
-    """A whole survey call about `agent`, started `days_ago` days ago; its response id and recordings."""
+    """A whole survey call about `agent`, started `days_ago` days ago; its response id and recordings.
+
+    The agent's leg ended three hours ago at the latest: past the self-rating window, so the
+    caller's verdict is not held back from the agent (tests/test_self_ratings.py covers that)."""
     call, transcript = twilio.play(start(agent), keys)
     with twilio.app.app_context():
         response_id = db.session.scalar(
             select(SurveyResponse.id).where(SurveyResponse.survey_call_sid == call.call_sid)
         )
         assert response_id is not None
+        call_id = db.session.scalar(select(Call.id).where(Call.call_sid == call.call_sid))
+        earlier = datetime.now(UTC) - timedelta(hours=3, days=days_ago)
+        db.session.execute(update(AgentLeg).where(AgentLeg.call_id == call_id).values(ended_at=earlier))
+        db.session.commit()
         if days_ago:
             # In Python, not SQL: date arithmetic differs between the two databases.
             response = db.session.get(SurveyResponse, response_id)
@@ -141,6 +148,9 @@ def test_an_agent_reads_their_numbers_and_feedback_newest_first_without_caller_n
         expect(csat_row(page, score).get_by_role("cell")).to_have_text(list(counts))
     expect(page.locator("canvas[data-chart='csat-chart']")).to_be_visible()
     expect(page.get_by_text("Responses", exact=True)).to_be_visible()
+    # The weekly trend: this period's weeks against the period before, each chart with its table.
+    expect(page.get_by_role("heading", name="Weekly trend")).to_be_visible()
+    expect(page.locator("canvas[data-chart='trend-responses']")).to_be_visible()
 
     items = page.get_by_role("list", name="Feedback, newest first").get_by_role("listitem")
     expect(items).to_have_count(4)

@@ -291,3 +291,89 @@ class SurveyCallOut(BaseModel):
     last_error: str | None
     placed_at: Timestamp | None
     created_at: Timestamp
+
+
+# --- exports and reports
+
+
+class ExportQuery(Query):
+    """The explorer's filter (every field optional; the period defaults to the last 30 days)."""
+
+    start: Text | None = Field(None, description="from (UTC): a date or an ISO 8601 time; included")
+    end: Text | None = Field(
+        None, description="to (UTC): a date (that whole day included) or a time (excluded)"
+    )
+    team: Text | None = Field(None, description="a team id, or ~ for agents without a team")
+    agent: Text | None = Field(None, description="an agent id")
+    queue: Text | None = None
+    flow: Text | None = Field(None, description="a flow id")
+    flow_version: Text | None = Field(None, description="a flow version id")
+    language: Text | None = None
+    disposition: Text | None = None
+    extreme: Text | None = Field(None, description="low or high")
+    sentiment: Text | None = None
+    csat: Text | None = None
+    nps: Text | None = Field(None, description="promoter, passive or detractor")
+    resolved: Text | None = Field(None, description="yes or no")
+    task: Text | None = Field(None, description="any, open, overdue or closed")
+    words: Text | None = Field(None, description="words in the caller's comment or spoken answers")
+
+
+class ReportQuery(Query):
+    period: Text = Field("30", description="today, 7, 30, 90 or custom (with start and end)")
+    start: Text | None = Field(None, description="a custom period's first day (UTC)")
+    end: Text | None = Field(None, description="a custom period's last day (UTC, included)")
+    team: Text | None = Field(None, description="a team id the key may see; default: all it may see")
+
+
+class Interval95(BaseModel):
+    low: float
+    high: float
+
+
+class ReportNumbers(BaseModel):
+    responses: int
+    csat: dict[str, int] = Field(description="answers per CSAT point")
+    bottom_box: float | None
+    top_box: float | None
+    nps: float | None
+    promoters: int
+    passives: int
+    detractors: int
+    resolution_rate: float | None
+    effort: float | None
+    extreme_lows: int
+
+
+class ReportSlice(BaseModel):
+    name: str
+    current: ReportNumbers
+    previous: ReportNumbers
+    offered: int
+    answered: int
+    response_rate: float | None
+    tasks_open: int
+    tasks_overdue: int
+    tasks_closed: int
+    median_close_seconds: float | None
+
+
+class ReportAgent(BaseModel):
+    agent_id: int
+    name: str
+    team: str | None
+    rank: int | None = Field(description="None: fewer than 10 CSAT answers, not ranked")
+    current: ReportNumbers
+    previous: ReportNumbers
+    top_box_interval: Interval95 | None
+    bottom_box_interval: Interval95 | None
+
+
+class DashboardReport(BaseModel):
+    start: Timestamp
+    end: Timestamp
+    previous_start: Timestamp
+    total: ReportSlice
+    teams: list[ReportSlice]
+    queues: list[ReportSlice]
+    agents: list[ReportAgent]

@@ -109,6 +109,9 @@ def _plain_parameter(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+EXPORT_MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+
+
 def openapi_document() -> dict[str, Any]:
     """The description served at /api/openapi.json (built once per app)."""
     cached = current_app.extensions.get("ivr.openapi")
@@ -125,6 +128,12 @@ def openapi_document() -> dict[str, Any]:
                         operation["responses"][status] = {
                             "description": "the audio" + (" (a Range request)" if status == "206" else ""),
                             "content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}},
+                        }
+                for suffix, media in EXPORT_MEDIA.items():
+                    if path == f"/api/exports/responses.{suffix}":
+                        operation["responses"]["200"] = {
+                            "description": f"one {suffix.upper()} line per response, streamed",
+                            "content": {media: {"schema": {"type": "string"}}},
                         }
         current_app.extensions["ivr.openapi"] = cached
     return dict(cached)

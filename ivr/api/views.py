@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify, request, stream_with_context
 
 from ivr.api import bp
 from ivr.api.auth import principal
@@ -13,7 +14,10 @@ from ivr.api.schemas import (
     MAX_ID,
     AgentFeedback,
     CallbackTasksQuery,
+    DashboardReport,
+    ExportQuery,
     FeedbackQuery,
+    ReportQuery,
     ResponsesPage,
     ResponsesQuery,
     SelfRatingOut,
@@ -33,7 +37,8 @@ from ivr.services.call_control import outbound, transfers
 from ivr.services.closed_loop import callback_tasks, feedback
 from ivr.services.conversation import recordings
 from ivr.services.errors import Conflict, DomainError, Invalid, NotFound, Unreachable
-from ivr.services.insight import responses
+from ivr.services.insight import exports, filters, reports, responses
+from ivr.services.insight.filters import ResponseFilter
 from ivr.services.perception import self_ratings
 from ivr.twilio_rest import RecordingUnavailable, recording_response
 
@@ -44,6 +49,8 @@ RESPONSES = "Survey responses"
 TASKS = "Callback tasks"
 FEEDBACK = "Agents' feedback"
 CALLS = "Call control"
+EXPORTS = "Exports"
+REPORTS = "Reports"
 # How each kind of domain error is answered.
 DOMAIN_STATUSES: list[tuple[type[DomainError], int, str]] = [
     (Invalid, 400, "bad_request"),
@@ -271,3 +278,53 @@ def refused(exc: DomainError) -> Response:
         if isinstance(exc, kind):
             return error_response(status, code, exc.message)
     return error_response(400, "bad_request", exc.message)  # pragma: no cover - every kind is listed
+
+
+# --- exports and reports
+
+
+def _export_filter(query: ExportQuery) -> ResponseFilter:
+    return filters.parse({name: value for name, value in query.model_dump().items() if value is not None})
+
+
+def _download(lines: Iterator[str], mimetype: str, extension: str) -> Response:
+    return Response(
+        stream_with_context(lines),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="responses.{extension}"'},
+    )
+
+
+@bp.get("/exports/responses.csv")
+@api_auth.login_required
+@api_spec.validate(resp=statuses(ok=(None, "CSV, one row per response")), tags=[EXPORTS])
+def export_responses_csv(query: ExportQuery) -> Response:
+    """The responses matching a filter, as CSV (streamed)
+
+    One row per response: ids, agent, team, queue, flow and version, language, channel,
+    disposition, start and end, one `step:<key>` column per step of the flow, the scores and the
+    caller's words. Text that a spreadsheet would run as a formula starts with an apostrophe.
+    """
+    return _download(exports.responses_csv(principal(), _export_filter(query)), "text/csv", "csv")
+
+
+@bp.get("/exports/responses.jsonl")
+@api_auth.login_required
+@api_spec.validate(resp=statuses(ok=(None, "JSON lines, one object per response")), tags=[EXPORTS])
+def export_responses_jsonl(query: ExportQuery) -> Response:
+    """The responses matching a filter, as JSON lines (streamed); the CSV's columns as keys"""
+    return _download(
+        exports.responses_jsonl(principal(), _export_filter(query)), "application/x-ndjson", "jsonl"
+    )
+
+
+@bp.get("/reports/dashboard")
+@api_auth.login_required
+@api_spec.validate(resp=statuses(ok=(DashboardReport, "the period against the one before")), tags=[REPORTS])
+def report_dashboard(query: ReportQuery) -> Response:
+    """The team dashboard's numbers, for BI tools
+
+    Per team and queue and per agent, over the period and the one of the same length before it;
+    scoped by the key's role (a supervisor's key: their teams).
+    """
+    return jsonify(reports.dashboard_report(principal(), query.period, query.start, query.end, query.team))

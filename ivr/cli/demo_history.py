@@ -61,13 +61,17 @@ class Profile:
 
     csat_weights: tuple[int, int, int, int, int]
     calls_per_day: float
+    # Answered calls that never reach the survey (the dashboard's survey-offer rate).
+    unsurveyed: float = 0.05
 
 
 PROFILES = [
     Profile((1, 1, 4, 18, 30), 3.0),  # excellent
     Profile((4, 5, 10, 14, 10), 2.5),  # uneven
-    Profile((7, 7, 9, 7, 4), 2.0),  # struggling
+    Profile((7, 7, 9, 7, 4), 2.0, unsurveyed=0.35),  # struggling, and keeps callers from the survey
 ]
+# Callers who keep calling and keep being unhappy: the dashboard's callers at risk.
+REGULARS = ["+15550107001", "+15550107002", "+15550107003"]
 
 
 def seed_history(agents: list[tuple[int, str]], closer: User | None, rng: random.Random | None = None) -> int:
@@ -89,6 +93,9 @@ def seed_history(agents: list[tuple[int, str]], closer: User | None, rng: random
                 started = now - timedelta(days=day, hours=rng.uniform(0, 9), minutes=rng.uniform(0, 59))
                 if started > now - timedelta(minutes=10):
                     continue
+                if rng.random() < profile.unsurveyed:
+                    _write_call(rng, agent_id, queue, started, _caller(rng))
+                    continue
                 response_id = _write_response(rng, agent_id, queue, version_id, profile, started)
                 scoring.score(response_id)
                 written += 1
@@ -104,10 +111,12 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
-def _write_response(
-    rng: random.Random, agent_id: int, queue: str, version_id: int, profile: Profile, started: datetime
-) -> int:
-    caller = f"+1555{rng.randint(1000000, 1999999)}"
+def _caller(rng: random.Random) -> str:
+    return f"+1555{rng.randint(1000000, 1999999)}"
+
+
+def _write_call(rng: random.Random, agent_id: int, queue: str, started: datetime, caller: str) -> Call:
+    """A call the agent answered (its agent leg), with or without a survey after it."""
     call = Call(
         call_sid="CA" + uuid.UUID(int=rng.getrandbits(128)).hex,
         from_number=caller,
@@ -131,7 +140,16 @@ def _write_response(
             ended_at=started,
         )
     )
+    return call
+
+
+def _write_response(
+    rng: random.Random, agent_id: int, queue: str, version_id: int, profile: Profile, started: datetime
+) -> int:
     csat = rng.choices([1, 2, 3, 4, 5], weights=profile.csat_weights)[0]
+    recent = started > utcnow() - timedelta(days=28)
+    caller = rng.choice(REGULARS) if csat == 1 and recent and rng.random() < 0.5 else _caller(rng)
+    call = _write_call(rng, agent_id, queue, started, caller)
     finished = rng.random() > 0.12
     response = SurveyResponse(
         call_id=call.id,

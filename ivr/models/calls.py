@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -42,7 +42,19 @@ class AgentLeg(Base):
     """One agent's part of a call; a transferred call has several, in order."""
 
     __tablename__ = "agent_legs"
-    __table_args__ = (UniqueConstraint("call_id", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint("call_id", "sequence"),
+        # The dashboard's survey-offer rate: answered legs over a period.
+        Index(
+            "ix_agent_legs_started_at", "started_at", postgresql_include=["agent_id", "outcome", "call_id"]
+        ),
+        Index(
+            "ix_agent_legs_agent_id_started_at",
+            "agent_id",
+            "started_at",
+            postgresql_include=["outcome", "call_id"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))

@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 
 # What the period reports read from each score (ivr.services.insight.reports).
 REPORT_COLUMNS = ["queue", "agent_id", "csat", "nps", "nps_category"]
+# What the dashboard counts (ivr.services.insight.measures), per team or for everyone.
+DASHBOARD_COLUMNS = [
+    "queue",
+    "csat",
+    "csat_top_box",
+    "csat_bottom_box",
+    "nps_category",
+    "resolved",
+    "ces",
+    "extreme_low",
+    "extreme_high",
+]
 
 
 class Score(Base):
@@ -27,8 +39,12 @@ class Score(Base):
     __table_args__ = (
         # Covering on PostgreSQL: the trend and the team distributions over a period are
         # index-only scans instead of a heap page per score.
-        Index("ix_scores_started_at", "started_at", postgresql_include=REPORT_COLUMNS),
-        Index("ix_scores_agent_id_started_at", "agent_id", "started_at"),
+        Index(
+            "ix_scores_started_at", "started_at", postgresql_include=REPORT_COLUMNS + DASHBOARD_COLUMNS[2:]
+        ),
+        Index(
+            "ix_scores_agent_id_started_at", "agent_id", "started_at", postgresql_include=DASHBOARD_COLUMNS
+        ),
         Index("ix_scores_queue_started_at", "queue", "started_at"),
     )
 

@@ -61,6 +61,18 @@ class SurveyResponse(Base):
             postgresql_where=text(_UNSCORED_SQL),
             sqlite_where=text(_UNSCORED_SQL),
         ),
+        # The dashboard's response rate: dispositions over a period.
+        Index(
+            "ix_survey_responses_started_at",
+            "started_at",
+            postgresql_include=["agent_id", "queue", "disposition", "call_id"],
+        ),
+        Index(
+            "ix_survey_responses_agent_id_started_at",
+            "agent_id",
+            "started_at",
+            postgresql_include=["queue", "disposition"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,7 +21,19 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from ivr.extensions import db
-from ivr.models import Agent, ApiKey, CallbackTask, FeedbackItem, Role, Supervisor, SurveyResponse, Team, User
+from ivr.models import (
+    Agent,
+    AgentLeg,
+    ApiKey,
+    CallbackTask,
+    FeedbackItem,
+    Role,
+    Score,
+    Supervisor,
+    SurveyResponse,
+    Team,
+    User,
+)
 
 Q = TypeVar("Q", bound=Select[Any])
 
@@ -142,6 +154,10 @@ ROUTES: dict[str, Rule] = {
     "web.task_reassign": TASK_WORKERS,
     "web.task_close": TASK_WORKERS,
     "web.responses": READERS,
+    "web.response": READERS,
+    "web.responses_csv": READERS,
+    "web.responses_jsonl": READERS,
+    "web.dashboard": READERS,
     "web.admin_users": ADMINS,
     "web.admin_user_create": ADMINS,
     "web.admin_user_edit": ADMINS,
@@ -167,6 +183,9 @@ ROUTES: dict[str, Rule] = {
     "api.get_callback_task": TASK_WORKERS | {Role.analyst},
     "api.agent_feedback": READERS | {Role.agent},
     "api.recording_audio": READERS | {Role.agent},
+    "api.export_responses_csv": frozenset({Role.analyst, Role.admin}),
+    "api.export_responses_jsonl": frozenset({Role.analyst, Role.admin}),
+    "api.report_dashboard": READERS,
     "api.send_call_to_survey": frozenset({Role.integrator, Role.admin}),
     "api.request_survey_call": frozenset({Role.integrator, Role.admin}),
     "api.get_survey_call": frozenset({Role.integrator, Role.admin}),
@@ -216,6 +235,15 @@ def _agent_condition(principal: Principal, agent_column: Any) -> ColumnElement[b
 
 def scope_responses(principal: Principal, query: Q) -> Q:
     return query.where(_agent_condition(principal, SurveyResponse.agent_id))
+
+
+def scope_scores(principal: Principal, query: Q) -> Q:
+    """Scores (the reports' fact table) of the responses this principal may see."""
+    return query.where(_agent_condition(principal, Score.agent_id))
+
+
+def scope_agent_legs(principal: Principal, query: Q) -> Q:
+    return query.where(_agent_condition(principal, AgentLeg.agent_id))
 
 
 def scope_feedback(principal: Principal, query: Q) -> Q:

@@ -10,11 +10,14 @@ from werkzeug.wrappers import Response
 
 from ivr.models import utcnow
 from ivr.services.errors import DomainError
-from ivr.services.insight import agent_summary
+from ivr.services.insight import agent_summary, dashboard
 from ivr.services.insight.agent_summary import CSAT_POINTS, PERIOD_DAYS, AgentNumbers, PeriodNumbers
+from ivr.services.insight.filters import ResponseFilter
+from ivr.services.insight.measures import period_for
 from ivr.services.perception import self_ratings
 from ivr.services.perception.self_ratings import RATINGS, Gap
 from ivr.web import bp
+from ivr.web.dashboard import trend_charts
 from ivr.web.sessions import principal
 
 BLUE, GREY = "#1f5fbf", "#98a2b3"  # this period / the callers; the one before / the agent
@@ -117,8 +120,13 @@ def agent_home() -> str:
         )
     hidden = self_ratings.held_back_responses(who.agent_id)
     numbers = agent_summary.agent_numbers(who.agent_id, hidden=hidden)
+    now = utcnow()
+    period = period_for(str(PERIOD_DAYS), now)
+    # The trend stops where calls may still be held back from the agent (until they rate them).
+    shown_until = min(period.end, now - self_ratings.window())
+    trend = dashboard.weekly_trend(who, period, ResponseFilter(period.start, shown_until, agent=who.agent_id))
     feedback = agent_summary.feedback_page(who.agent_id, before_id=before_id, hidden=hidden)
-    since = utcnow() - timedelta(days=PERIOD_DAYS)
+    since = now - timedelta(days=PERIOD_DAYS)
     gap = self_ratings.gap(who.agent_id, since)
     awaiting = self_ratings.awaiting(who.agent_id)
     nothing_yet = not (numbers.current.responses or numbers.previous.responses or feedback.items or before_id)
@@ -137,6 +145,7 @@ def agent_home() -> str:
         gap_chart=gap_chart(gap),
         moments=self_ratings.coaching_moments(who.agent_id, since),
         window_hours=f"{self_ratings.window().total_seconds() / 3600:g}",
+        charts=trend_charts(trend),
     )
 
 

@@ -9,6 +9,7 @@ from ivr.services.policy import Principal
 
 PAGES = [
     ("web.agent_home", "My feedback"),
+    ("web.dashboard", "Dashboard"),
     ("web.tasks", "Callback inbox"),
     ("web.responses", "Responses"),
     ("web.admin_users", "Admin"),

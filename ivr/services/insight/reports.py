@@ -13,6 +13,10 @@ from sqlalchemy import case, func, select
 
 from ivr.extensions import db
 from ivr.models import Agent, Score, SurveyResponse, utcnow
+from ivr.services.errors import Invalid
+from ivr.services.insight import dashboard, filters
+from ivr.services.insight.measures import PERIOD_CHOICES, Counts, Interval, period_for
+from ivr.services.policy import Principal
 
 CSAT_BOTTOM_BOX = 2  # 1-2 on a 1-5 scale
 CSAT_TOP_BOX = 4  # 4-5
@@ -130,3 +134,85 @@ def queue_daily_trend(days: int = 30, queue: str | None = None) -> list[DailyPoi
 def unscored_final_responses() -> int:
     """Finished responses still waiting for their score: the work queue a supervisor worries about."""
     return int(db.session.scalar(select(func.count()).where(SurveyResponse.awaiting_score())) or 0)
+
+
+# --- the dashboard as JSON, for BI tools (GET /api/reports/dashboard)
+
+
+def _numbers(counts: Counts) -> dict[str, Any]:
+    return {
+        "responses": counts.responses,
+        "csat": {str(point): n for point, n in counts.csat.items()},
+        "bottom_box": counts.bottom_box_share,
+        "top_box": counts.top_box_share,
+        "nps": counts.nps,
+        "promoters": counts.promoters,
+        "passives": counts.passives,
+        "detractors": counts.detractors,
+        "resolution_rate": counts.resolution_rate,
+        "effort": counts.effort,
+        "extreme_lows": counts.extreme_lows,
+    }
+
+
+def _slice(found: dashboard.Slice) -> dict[str, Any]:
+    return {
+        "name": found.label,
+        "current": _numbers(found.current),
+        "previous": _numbers(found.previous),
+        "offered": found.offered,
+        "answered": found.answered,
+        "response_rate": found.response_rate,
+        "tasks_open": found.tasks.open,
+        "tasks_overdue": found.tasks.overdue,
+        "tasks_closed": found.tasks.closed,
+        "median_close_seconds": found.tasks.median_close_seconds,
+    }
+
+
+def _interval(found: Interval | None) -> dict[str, float] | None:
+    return None if found is None else {"low": found.low, "high": found.high}
+
+
+def dashboard_report(
+    principal: Principal, choice: str, first: str | None, last: str | None, team: str | None
+) -> dict[str, Any]:
+    """The dashboard's numbers; Invalid (naming the parameter) for a bad period or a team the
+    principal may not see."""
+    now = utcnow()
+    if choice not in PERIOD_CHOICES and choice != "custom":
+        raise Invalid(f"period: one of {', '.join(PERIOD_CHOICES)} or custom", "period")
+    bounds = None
+    if choice == "custom":
+        if not (first and last):
+            raise Invalid("start and end: a custom period needs both", "start")
+        bounds = filters.parse({"start": first, "end": last}, now)
+    period = period_for(choice, now, bounds.start if bounds else None, bounds.end if bounds else None)
+    chosen: int | str | None = None
+    if team:
+        allowed = {str(team_id): team_id for team_id, _ in dashboard.team_choices(principal)}
+        if team not in allowed:
+            raise Invalid(f"team: no team {team} that this key may see", "team")
+        chosen = allowed[team]
+    board = dashboard.build(principal, period, chosen, now)
+    return {
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "previous_start": period.previous.start.isoformat(),
+        "total": _slice(board.total),
+        "teams": [_slice(found) for found in board.teams],
+        "queues": [_slice(found) for found in board.queues],
+        "agents": [
+            {
+                "agent_id": row.agent_id,
+                "name": row.name,
+                "team": row.team,
+                "rank": row.rank,
+                "current": _numbers(row.current),
+                "previous": _numbers(row.previous),
+                "top_box_interval": _interval(row.top_box),
+                "bottom_box_interval": _interval(row.bottom_box),
+            }
+            for row in board.league
+        ],
+    }

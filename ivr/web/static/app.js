@@ -9,11 +9,11 @@
       var data = JSON.parse(document.getElementById(canvas.dataset.chart).textContent);
       canvas.dataset.drawn = "1";
       new window.Chart(canvas, {
-        type: "bar",
+        type: data.type || "bar",
         data: { labels: data.labels, datasets: data.datasets },
         options: { responsive: true, maintainAspectRatio: false, animation: false,
                    plugins: { legend: { position: "bottom" } },
-                   scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+                   scales: { y: { beginAtZero: data.type !== "line", ticks: { precision: 0 } } } }
       });
     });
   }

@@ -1,0 +1,301 @@
+"""The response explorer and its exports: responses matching a filter, newest first, a page at
+a time (keyset paging on the score's start time and the response id, so a page deep in costs
+what the first one does), and every matching response as rows for CSV or JSON lines, fetched
+in chunks so that an export of a year never holds more than one chunk.
+
+Scoped by the policy (ivr.services.policy.scope_scores); caller numbers never appear here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from ivr.extensions import db
+from ivr.models import (
+    Agent,
+    Answer,
+    Call,
+    CallbackTask,
+    FlowVersion,
+    Recording,
+    Score,
+    SurveyResponse,
+    Team,
+    as_utc,
+    utcnow,
+)
+from ivr.services import policy
+from ivr.services.errors import Invalid
+from ivr.services.insight.filters import ResponseFilter, keyset_after, response_conditions
+from ivr.services.policy import Principal
+
+PAGE_SIZE = 50
+EXPORT_CHUNK = 1000
+CHANNEL = "voice"  # the only channel responses arrive on today (SMS comes next)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One response as the explorer lists it."""
+
+    response_id: int
+    started_at: datetime
+    ended_at: datetime | None
+    call_sid: str
+    agent: str | None
+    team: str | None
+    queue: str | None
+    flow: str
+    flow_version: int
+    language: str
+    disposition: str
+    csat: int | None
+    nps: int | None
+    nps_category: str | None
+    ces: int | None
+    resolved: bool | None
+    sentiment: str | None
+    extreme_low: bool
+    extreme_high: bool
+    task_id: int | None
+    task_status: str | None
+    verbatim: str | None = None
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.started_at.isoformat()}~{self.response_id}"
+
+
+@dataclass(frozen=True)
+class ExplorerPage:
+    rows: list[Found]
+    next_cursor: str | None
+
+
+def parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    """The position a page starts after ("<started_at>~<response id>" from the page before)."""
+    if not raw:
+        return None
+    when, _, ident = raw.rpartition("~")
+    try:
+        return as_utc(datetime.fromisoformat(when)), int(ident)
+    except ValueError:
+        raise Invalid(
+            "after: not a position from a page of results; start from the first page", "after"
+        ) from None
+
+
+def _rows_query(principal: Principal, f: ResponseFilter, now: datetime) -> Select[Any]:
+    query: Any = (
+        select(
+            Score.response_id,
+            Score.started_at,
+            SurveyResponse.ended_at,
+            Call.call_sid,
+            Agent.display_name,
+            Agent.ref,
+            Team.name,
+            Score.queue,
+            FlowVersion.flow_key,
+            FlowVersion.version,
+            SurveyResponse.language,
+            SurveyResponse.disposition,
+            Score.csat,
+            Score.nps,
+            Score.nps_category,
+            Score.ces,
+            Score.resolved,
+            Score.sentiment_label,
+            Score.extreme_low,
+            Score.extreme_high,
+            CallbackTask.id,
+            CallbackTask.status,
+        )
+        .join(SurveyResponse, SurveyResponse.id == Score.response_id)
+        .join(Call, Call.id == SurveyResponse.call_id)
+        .join(FlowVersion, FlowVersion.id == SurveyResponse.flow_version_id)
+        .outerjoin(Agent, Agent.id == Score.agent_id)
+        .outerjoin(Team, Team.id == Agent.team_id)
+        .outerjoin(CallbackTask, CallbackTask.response_id == Score.response_id)
+        .where(*response_conditions(f, now))
+        .order_by(Score.started_at.desc(), Score.response_id.desc())
+    )
+    return policy.scope_scores(principal, query)
+
+
+def _found(row: Any, verbatim: str | None = None) -> Found:
+    (rid, started, ended, sid, name, ref, team, queue, flow, version, language, disposition) = row[:12]
+    csat, nps, category, ces, resolved, sentiment, low, high, task_id, task_status = row[12:]
+    return Found(
+        response_id=rid,
+        started_at=as_utc(started),
+        ended_at=as_utc(ended) if ended is not None else None,
+        call_sid=sid,
+        agent=name or ref,
+        team=team,
+        queue=queue,
+        flow=flow,
+        flow_version=version,
+        language=language,
+        disposition=str(disposition),
+        csat=csat,
+        nps=nps,
+        nps_category=category,
+        ces=ces,
+        resolved=resolved,
+        sentiment=str(sentiment) if sentiment is not None else None,
+        extreme_low=bool(low),
+        extreme_high=bool(high),
+        task_id=task_id,
+        task_status=str(task_status) if task_status is not None else None,
+        verbatim=verbatim,
+    )
+
+
+def verbatims(response_ids: list[int]) -> dict[int, str]:
+    """The caller's words per response: the comments' transcripts, else their spoken answers."""
+    if not response_ids:
+        return {}
+    comments: dict[int, list[str | None]] = {}
+    for rid, text in db.session.execute(
+        select(Recording.response_id, Recording.transcript)
+        .where(Recording.response_id.in_(response_ids), Recording.transcript.is_not(None))
+        .order_by(Recording.id)
+    ):
+        comments.setdefault(rid, []).append(text)
+    spoken: dict[int, list[str | None]] = {}
+    for rid, text in db.session.execute(
+        select(Answer.response_id, Answer.speech_result)
+        .where(Answer.response_id.in_(response_ids), Answer.speech_result.is_not(None))
+        .order_by(Answer.id)
+    ):
+        spoken.setdefault(rid, []).append(text)
+    return {
+        rid: " / ".join(text or "" for text in comments.get(rid) or spoken[rid])
+        for rid in set(comments) | set(spoken)
+    }
+
+
+def find(
+    principal: Principal,
+    f: ResponseFilter,
+    after: tuple[datetime, int] | None = None,
+    limit: int = PAGE_SIZE,
+    now: datetime | None = None,
+) -> ExplorerPage:
+    """One page of matching responses, newest first, after `after` (from the page before)."""
+    query = _rows_query(principal, f, now or utcnow())
+    if after is not None:
+        query = query.where(keyset_after(*after))
+    rows = db.session.execute(query.limit(limit + 1)).all()
+    words = verbatims([row[0] for row in rows[:limit]])
+    found = [_found(row, words.get(row[0])) for row in rows[:limit]]
+    return ExplorerPage(found, found[-1].cursor if len(rows) > limit else None)
+
+
+# --- exports
+
+
+def step_keys(f: ResponseFilter) -> list[str]:
+    """One export column per step: the steps of the flows the filter can match, in flow order.
+    Read from the flow versions (a small table), not from the answers."""
+    query = select(FlowVersion.definition).order_by(FlowVersion.flow_key, FlowVersion.version)
+    if f.flow is not None:
+        query = query.where(FlowVersion.flow_key == f.flow)
+    if f.flow_version is not None:
+        query = query.where(FlowVersion.id == f.flow_version)
+    keys: list[str] = []
+    for definition in db.session.scalars(query):
+        for step in (definition or {}).get("flow", {}).get("steps", []):
+            key = step.get("key")
+            if isinstance(key, str) and key not in keys:
+                keys.append(key)
+    return keys
+
+
+BASE_COLUMNS = [
+    "response_id",
+    "call_sid",
+    "agent",
+    "team",
+    "queue",
+    "flow",
+    "flow_version",
+    "language",
+    "channel",
+    "disposition",
+    "started_at",
+    "ended_at",
+]
+SCORE_COLUMNS = [
+    "csat",
+    "nps",
+    "nps_category",
+    "effort",
+    "resolved",
+    "sentiment",
+    "extreme_low",
+    "extreme_high",
+    "task_status",
+    "verbatim",
+]
+
+
+def export_columns(steps: list[str]) -> list[str]:
+    return BASE_COLUMNS + [f"step:{key}" for key in steps] + SCORE_COLUMNS
+
+
+def export_rows(
+    principal: Principal, f: ResponseFilter, steps: list[str], chunk: int = EXPORT_CHUNK
+) -> Iterator[dict[str, Any]]:
+    """Every matching response as one flat record (export_columns), newest first. A chunk of
+    rows and their answers is read at a time, resuming by keyset, so memory stays flat."""
+    now = utcnow()
+    after: tuple[datetime, int] | None = None
+    while True:
+        page = find(principal, f, after, limit=chunk, now=now)
+        answers: dict[int, dict[str, str | None]] = {}
+        ids = [row.response_id for row in page.rows]
+        for rid, key, value, raw in db.session.execute(
+            select(Answer.response_id, Answer.step_key, Answer.value, Answer.raw_input).where(
+                Answer.response_id.in_(ids)
+            )
+        ):
+            answers.setdefault(rid, {})[key] = value if value is not None else raw
+        for row in page.rows:
+            given = answers.get(row.response_id, {})
+            yield {
+                "response_id": row.response_id,
+                "call_sid": row.call_sid,
+                "agent": row.agent,
+                "team": row.team,
+                "queue": row.queue,
+                "flow": row.flow,
+                "flow_version": row.flow_version,
+                "language": row.language,
+                "channel": CHANNEL,
+                "disposition": row.disposition,
+                "started_at": row.started_at.isoformat(),
+                "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+                **{f"step:{key}": given.get(key) for key in steps},
+                "csat": row.csat,
+                "nps": row.nps,
+                "nps_category": row.nps_category,
+                "effort": row.ces,
+                "resolved": row.resolved,
+                "sentiment": row.sentiment,
+                "extreme_low": row.extreme_low,
+                "extreme_high": row.extreme_high,
+                "task_status": row.task_status,
+                "verbatim": row.verbatim,
+            }
+        # Nothing of this chunk is kept: the session holds no ORM objects for these rows.
+        if page.next_cursor is None:
+            return
+        last = page.rows[-1]
+        after = (last.started_at, last.response_id)
