@@ -25,11 +25,13 @@ from ivr.models import (
     CallbackTaskEvent,
     Disposition,
     FeedbackItem,
+    Forecast,
     LanguageSource,
     Recording,
     SelfRating,
     SurveyResponse,
     TaskStatus,
+    Team,
     TranscriptStatus,
     User,
     as_utc,
@@ -38,6 +40,7 @@ from ivr.models import (
 from ivr.services.closed_loop import scoring
 from ivr.services.consent.privacy import number_hash
 from ivr.services.conversation.flow_versions import registry
+from ivr.services.perception import forecasts
 from ivr.settings import settings
 
 DAYS = 42
@@ -101,7 +104,28 @@ def seed_history(agents: list[tuple[int, str]], closer: User | None, rng: random
                 scoring.score(response_id)
                 written += 1
     _work_the_old_tasks(rng, closer, now)
+    _forecasts(rng, now)
     return written
+
+
+def _forecasts(rng: random.Random, now: datetime) -> None:
+    """Each supervisor's forecasts for the past weeks (not this one: theirs to state), a little
+    hopeful, as forecasts are."""
+    this_week = forecasts.week_of(now)
+    for team in db.session.scalars(select(Team).where(Team.supervisor_id.is_not(None))):
+        stated_by = db.session.scalar(select(User).where(User.supervisor_id == team.supervisor_id))
+        if stated_by is None:
+            continue
+        for weeks_ago in range(1, 6):
+            db.session.add(
+                Forecast(
+                    team_id=team.id,
+                    week_start=this_week - timedelta(weeks=weeks_ago),
+                    top_box_share=rng.choice([0.8, 0.85, 0.85, 0.9]),
+                    stated_by_id=stated_by.id,
+                )
+            )
+    db.session.commit()
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -8,6 +8,7 @@ from ivr.models.calls import AgentLeg, Call
 from ivr.models.consent import DoNotSurvey, ListSource
 from ivr.models.feedback import FeedbackItem, FeedbackKind
 from ivr.models.flows import FlowVersion
+from ivr.models.forecasts import Forecast
 from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
 from ivr.models.outbound import OutboundState, OutboundSurvey
 from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
@@ -34,6 +35,7 @@ __all__ = [
     "FeedbackItem",
     "FeedbackKind",
     "FlowVersion",
+    "Forecast",
     "LanguageSource",
     "ListSource",
     "Notification",

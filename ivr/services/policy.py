@@ -145,6 +145,7 @@ ROUTES: dict[str, Rule] = {
     "web.home": Access.signed_in,
     "web.agent_home": frozenset({Role.agent}),
     "web.agent_self_rating": frozenset({Role.agent}),
+    "web.dashboard_forecast": frozenset({Role.supervisor}),
     "web.recording": ALL_PEOPLE,
     "web.tasks": TASK_WORKERS,
     "web.task_list": TASK_WORKERS,

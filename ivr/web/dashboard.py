@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from ivr.models import utcnow
-from ivr.services.errors import Invalid
+from ivr.services.errors import DomainError, Invalid
 from ivr.services.insight import dashboard, filters
 from ivr.services.insight.dashboard import TrendWeek
 from ivr.services.insight.filters import NONE, ResponseFilter
 from ivr.services.insight.measures import CSAT_POINTS, PERIOD_CHOICES, Counts, Interval, period_for
+from ivr.services.perception import forecasts, self_ratings
 from ivr.web import bp
 from ivr.web.sessions import principal
 
@@ -127,6 +129,9 @@ def dashboard_page() -> str:
         else:
             errors["team"] = "Choose one of the teams listed."
     board = dashboard.build(who, period, team, now)
+    team_id = team if isinstance(team, int) else None
+    gap, agent_gaps = self_ratings.team_gaps(who, period.start, period.end, team_id)
+    shown = [team_id] if team_id is not None else [choice_id for choice_id, _ in teams]
     return render_template(
         "dashboard.html",
         board=board,
@@ -141,4 +146,23 @@ def dashboard_page() -> str:
         charts=trend_charts(board.trend),
         min_ranked=dashboard.MIN_RANKED,
         none=NONE,
+        gap=gap,
+        agent_gaps=agent_gaps,
+        moments=self_ratings.team_coaching_moments(who, period.start, team_id),
+        forecasts=forecasts.compared(who, shown, now),
+        to_forecast=forecasts.teams_to_forecast(who, now),
     )
+
+
+@bp.post("/dashboard/forecasts")
+def dashboard_forecast() -> Response:
+    """A supervisor states this week's forecast for one of their teams."""
+    who = principal()
+    assert who is not None
+    try:
+        forecasts.state(who, request.form.get("team", type=int) or 0, request.form.get("share", type=float))
+    except DomainError as exc:
+        flash(exc.message[:1].upper() + exc.message[1:] + ".")
+    else:
+        flash("Forecast stated. It is compared with what callers say as the week goes on.")
+    return redirect(url_for("web.dashboard", _anchor="forecast-heading"), 303)

@@ -9,17 +9,20 @@ blind ratings count in the gap.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ivr.extensions import db
-from ivr.models import AgentLeg, Call, FeedbackItem, Score, SelfRating, SurveyResponse, as_utc, utcnow
+from ivr.models import Agent, AgentLeg, Call, FeedbackItem, Score, SelfRating, SurveyResponse, as_utc, utcnow
 from ivr.outbox import Work, later
+from ivr.services import policy
 from ivr.services.errors import Conflict, Invalid, NotFound
+from ivr.services.policy import Principal
 from ivr.settings import settings
 
 RATINGS = range(1, 6)
@@ -187,27 +190,28 @@ class Gap:
         return self._share(self.actual)
 
 
-def _paired(agent_id: int, start: datetime, end: datetime | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        SelfRating.agent_id == agent_id,
-        Score.agent_id == agent_id,
-        Score.csat.is_not(None),
-        Score.started_at >= start,
-    ]
-    if end is not None:
-        conditions.append(Score.started_at < end)
-    return conditions
+def _period(start: datetime, end: datetime | None) -> list[ColumnElement[bool]]:
+    return [Score.started_at >= start] + ([Score.started_at < end] if end is not None else [])
 
 
-def gap(agent_id: int, start: datetime, end: datetime | None = None) -> Gap:
-    """The agent's view against the callers' for calls started in [start, end), in one query."""
-    base = _paired(agent_id, start, end)
+def _pairs(columns: Sequence[Any], *conditions: ColumnElement[bool]) -> Select[Any]:
+    """Self-ratings joined to the caller's score of the same call, credited to the same agent."""
+    return (
+        select(*columns)
+        .select_from(SelfRating)
+        .join(SurveyResponse, SurveyResponse.call_id == SelfRating.call_id)
+        .join(Score, Score.response_id == SurveyResponse.id)
+        .where(SelfRating.agent_id == Score.agent_id, Score.csat.is_not(None), *conditions)
+    )
+
+
+def _gap_columns() -> list[Any]:
     blind = SelfRating.blind.is_(True)
 
     def count_when(*condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((and_(blind, *condition), 1), else_=0)), 0)
 
-    columns = [
+    return [
         count_when(),
         *(count_when(SelfRating.rating == point) for point in RATINGS),
         *(count_when(Score.csat == point) for point in RATINGS),
@@ -216,13 +220,9 @@ def gap(agent_id: int, start: datetime, end: datetime | None = None) -> Gap:
         func.avg(case((blind, func.abs(SelfRating.rating - Score.csat)), else_=None)),
         func.coalesce(func.sum(case((SelfRating.late.is_(True), 1), else_=0)), 0),
     ]
-    row = db.session.execute(
-        select(*columns)
-        .select_from(SelfRating)
-        .join(SurveyResponse, SurveyResponse.call_id == SelfRating.call_id)
-        .join(Score, Score.response_id == SurveyResponse.id)
-        .where(*base)
-    ).one()
+
+
+def _gap_from(row: Sequence[Any]) -> Gap:
     counts = [int(value) for value in (*row[:13], row[14])]
     mad = row[13]
     return Gap(
@@ -236,6 +236,57 @@ def gap(agent_id: int, start: datetime, end: datetime | None = None) -> Gap:
     )
 
 
+def gap(agent_id: int, start: datetime, end: datetime | None = None) -> Gap:
+    """The agent's view against the callers' for calls started in [start, end), in one query."""
+    row = db.session.execute(_pairs(_gap_columns(), Score.agent_id == agent_id, *_period(start, end))).one()
+    return _gap_from(row)
+
+
+@dataclass(frozen=True)
+class AgentGap:
+    agent_id: int
+    name: str
+    gap: Gap
+
+
+def _sum(gaps: Sequence[Gap]) -> Gap:
+    pairs = sum(g.pairs for g in gaps)
+    weighted = sum((g.mean_absolute_difference or 0.0) * g.pairs for g in gaps)
+    return Gap(
+        pairs=pairs,
+        predicted={p: sum(g.predicted[p] for g in gaps) for p in RATINGS},
+        actual={p: sum(g.actual[p] for g in gaps) for p in RATINGS},
+        expected_satisfied_was_not=sum(g.expected_satisfied_was_not for g in gaps),
+        expected_unhappy_was_satisfied=sum(g.expected_unhappy_was_satisfied for g in gaps),
+        mean_absolute_difference=weighted / pairs if pairs else None,
+        late=sum(g.late for g in gaps),
+    )
+
+
+def team_gaps(
+    principal: Principal, start: datetime, end: datetime | None, team_id: int | None = None
+) -> tuple[Gap, list[AgentGap]]:
+    """The gap of every agent the principal may see (of one team, if given), and all of them."""
+    query = _pairs([Score.agent_id, *_gap_columns()], *_period(start, end)).group_by(Score.agent_id)
+    if team_id is not None:
+        query = query.where(Score.agent_id.in_(select(Agent.id).where(Agent.team_id == team_id)))
+    found = {row[0]: _gap_from(row[1:]) for row in db.session.execute(policy.scope_scores(principal, query))}
+    names = dict(
+        db.session.execute(
+            select(Agent.id, func.coalesce(Agent.display_name, Agent.ref)).where(Agent.id.in_(list(found)))
+        ).all()
+    )
+    rows = sorted(
+        (
+            AgentGap(agent_id, names.get(agent_id, "?"), g)
+            for agent_id, g in found.items()
+            if g.pairs or g.late
+        ),
+        key=lambda row: (-(row.gap.mean_absolute_difference or 0.0), row.name),
+    )
+    return _sum(list(found.values())), rows
+
+
 @dataclass(frozen=True)
 class CoachingMoment:
     call_id: int
@@ -243,25 +294,54 @@ class CoachingMoment:
     rating: int
     csat: int
     verbatim: str | None
+    agent: str = ""
 
 
 def coaching_moments(agent_id: int, start: datetime, limit: int = 5) -> list[CoachingMoment]:
-    """The biggest blind misses (the agent said 5, the caller 1, and so on), newest first."""
-    rows = db.session.execute(
-        select(SelfRating.call_id, Score.started_at, SelfRating.rating, Score.csat, FeedbackItem.verbatim)
-        .select_from(SelfRating)
-        .join(SurveyResponse, SurveyResponse.call_id == SelfRating.call_id)
-        .join(Score, Score.response_id == SurveyResponse.id)
-        .outerjoin(
-            FeedbackItem,
-            and_(FeedbackItem.response_id == SurveyResponse.id, FeedbackItem.agent_id == agent_id),
-        )
-        .where(
-            *_paired(agent_id, start, None),
+    """The agent's biggest blind misses (they said 5, the caller 1, and so on), newest first."""
+    return _moments(Score.agent_id == agent_id, start, limit, None)
+
+
+def team_coaching_moments(
+    principal: Principal, start: datetime, team_id: int | None = None, limit: int = 10
+) -> list[CoachingMoment]:
+    """The biggest blind misses of the agents the principal may see (a supervisor: their teams')."""
+    return _moments(None, start, limit, (principal, team_id))
+
+
+def _moments(
+    only: ColumnElement[bool] | None, start: datetime, limit: int, scope: tuple[Principal, int | None] | None
+) -> list[CoachingMoment]:
+    query = (
+        _pairs(
+            [
+                SelfRating.call_id,
+                Score.started_at,
+                SelfRating.rating,
+                Score.csat,
+                FeedbackItem.verbatim,
+                func.coalesce(Agent.display_name, Agent.ref),
+            ],
+            *_period(start, None),
             SelfRating.blind.is_(True),
             func.abs(SelfRating.rating - Score.csat) >= MISS,
         )
+        .join(Agent, Agent.id == Score.agent_id)
+        .outerjoin(
+            FeedbackItem,
+            and_(FeedbackItem.response_id == SurveyResponse.id, FeedbackItem.agent_id == Score.agent_id),
+        )
         .order_by(Score.started_at.desc())
         .limit(limit)
-    ).all()
-    return [CoachingMoment(c, as_utc(at), r, s or 0, v) for c, at, r, s, v in rows]
+    )
+    if only is not None:
+        query = query.where(only)
+    if scope is not None:
+        principal, team_id = scope
+        query = policy.scope_scores(principal, query)
+        if team_id is not None:
+            query = query.where(Agent.team_id == team_id)
+    return [
+        CoachingMoment(c, as_utc(at), r, s or 0, v, name)
+        for c, at, r, s, v, name in db.session.execute(query)
+    ]
