@@ -14,6 +14,7 @@ from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
 from ivr.models.scores import Score
 from ivr.models.surveys import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse
 from ivr.models.teams import Supervisor, Team
+from ivr.models.texts import Direction, SurveyChannel, TextMessage, TextStatus
 from ivr.models.users import Role, User
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "CallbackTask",
     "CallbackTaskEvent",
     "Channel",
+    "Direction",
     "Disposition",
     "DoNotSurvey",
     "FeedbackDelivery",
@@ -46,10 +48,13 @@ __all__ = [
     "Score",
     "Sentiment",
     "Supervisor",
+    "SurveyChannel",
     "SurveyResponse",
     "TaskOutcome",
     "TaskStatus",
     "Team",
+    "TextMessage",
+    "TextStatus",
     "TranscriptStatus",
     "User",
     "as_utc",

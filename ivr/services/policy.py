@@ -166,6 +166,9 @@ ROUTES: dict[str, Rule] = {
     "api.send_call_to_survey": frozenset({Role.integrator, Role.admin}),
     "api.request_survey_call": frozenset({Role.integrator, Role.admin}),
     "api.get_survey_call": frozenset({Role.integrator, Role.admin}),
+    # Twilio's Messaging webhooks (signed; checked by ivr.voice.signature like voice's).
+    "sms.incoming": Access.twilio,
+    "sms.message_status": Access.twilio,
 }
 
 
