@@ -73,7 +73,9 @@ def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
         raise FlowError([_schema_problem(name, raw, error) for error in exc.errors()]) from None
 
     problems = _check_flow(name, path, flow, catalog)
-    sms_texts, reply_words, sms_problems = sms.compile_texts(name, flow, catalog.sms, catalog.speech)
+    sms_texts, reply_words, sms_problems = sms.compile_texts(
+        name, flow, catalog.sms, catalog.speech, catalog.texts
+    )
     problems += sms_problems
     if problems:
         raise FlowError(problems)

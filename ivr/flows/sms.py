@@ -67,9 +67,14 @@ def prompt_keys(flow: Flow) -> set[str]:
 
 
 def compile_texts(
-    name: str, flow: Flow, sms: dict[str, dict[str, str]], speech: dict[str, dict[str, Any]]
+    name: str,
+    flow: Flow,
+    sms: dict[str, dict[str, str]],
+    speech: dict[str, dict[str, Any]],
+    spoken: dict[str, dict[str, str]],
 ) -> tuple[dict[str, dict[str, str]], dict[str, Vocabulary], list[FlowProblem]]:
-    """The flow's SMS texts and reply words per language that has an sms.yaml; the problems found.
+    """The flow's SMS texts and reply words per language that has an sms.yaml; the problems found
+    (a prompt missing by voice too is reported once, by the loader's own check).
 
     Warns (in the log) for each text longer than one SMS segment."""
     texts: dict[str, dict[str, str]] = {}
@@ -79,7 +84,11 @@ def compile_texts(
     for lang in flow.languages:
         if lang not in sms:
             continue
-        missing = sorted(key for key in wanted if key not in sms[lang])
+        missing = sorted(
+            key
+            for key in wanted
+            if key not in sms[lang] and (key in spoken.get(lang, {}) or key in (HELP, STOPPED))
+        )
         for key in missing:
             problems.append(
                 FlowProblem(name, f"no SMS text for {key!r} in prompts/{lang}/{SMS_FILE}", field="languages")
