@@ -29,10 +29,11 @@ from ivr.models import (
     utcnow,
 )
 from ivr.outbox import Work, later
-from ivr.services.conversation.flow_versions import registry
+from ivr.services.consent.privacy import mask, number_hash
+from ivr.services.conversation.flow_versions import flow_for, registry
 from ivr.services.conversation.start import StartRequest, begin_survey
 from ivr.services.conversation.state import load_state, save_state
-from ivr.services.errors import Unreachable
+from ivr.services.errors import Conflict, Unreachable
 from ivr.services.links import twilio_url
 from ivr.services.texting.texts import render, write_text
 from ivr.settings import settings
@@ -88,6 +89,38 @@ def text_invitation(
     row.attempts += 1
     db.session.commit()
     return _send(row.id, message_id)
+
+
+def simulated_invitation(
+    to: str, flow_id: str | None, language: str | None, **call: str | None
+) -> tuple[int, str]:
+    """For `flask simulate --sms`: start a survey by text as the job would, without asking Twilio
+    to send the invitation (the simulator plays Twilio's part); the invitation's id and text.
+    `call`: original_call_sid, agent_ref, queue. Raises Conflict when consent says no."""
+    compiled = flow_for(flow_id, language, settings().default_flow)
+    now = utcnow()
+    row = OutboundSurvey(
+        to_number=to,
+        to_hash=number_hash(to),
+        flow_key=compiled.id,
+        language=language,
+        channel=SurveyChannel.sms,
+        state=OutboundState.placing,
+        call_at=now,
+        placing_started_at=now,
+        attempts=1,
+        requested_by="flask simulate --sms",
+        **call,
+    )
+    db.session.add(row)
+    db.session.flush()
+    message_id = _start(row)
+    if message_id is None:
+        raise Conflict(f"{mask(to)} may not be surveyed now (the do-not-survey list, or surveyed recently)")
+    row.state, row.placed_at = OutboundState.placed, now
+    body = db.session.get_one(TextMessage, message_id).body or ""
+    db.session.commit()
+    return message_id, body
 
 
 def _start(row: OutboundSurvey) -> int | None:
