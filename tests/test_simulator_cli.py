@@ -97,4 +97,4 @@ def test_simulate_sms_plays_a_text_conversation_over_http(app: Flask, live_serve
         assert response.recordings[0].transcript == "Quick and friendly"
         assert [t.status.value for t in response.texts if t.direction.value == "outbound"] == [
             "delivered"
-        ] * 5
+        ] * 6
