@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from ivr.extensions import db
 from ivr.jobs.scheduled import housekeeping
 from ivr.models import (
+    Call,
     CallbackTask,
     Direction,
     Disposition,
@@ -33,6 +34,7 @@ from ivr.models import (
 )
 from ivr.services.call_control import outbound
 from ivr.services.consent import do_not_survey as consent
+from ivr.services.consent import privacy
 from ivr.services.insight import responses
 from ivr.services.policy import OPERATOR
 from ivr.simulator import SimulatedCall, SimulatedPhone, http_transport
@@ -416,3 +418,20 @@ def test_the_api_says_what_is_missing_for_a_survey_by_text(
     assert asked.status_code == 409 and "TWILIO_SMS_SURVEY_FROM" in asked.json["message"]
     wrong = client.post("/api/surveys", json={"to": PHONE, "channel": "fax"}, headers=KEY)
     assert wrong.status_code == 400
+
+
+def test_the_retention_purge_removes_the_texts_words(texting: Texting) -> None:
+    texting.call(SUPPORT, ["!"])
+    texting.time_passes()
+    texting.deliver()
+    for reply in ("2", "3", "yes", "slow but fine"):
+        texting.reply(reply)
+    with texting.app.app_context():
+        long_ago = datetime.now(UTC) - timedelta(days=40)
+        db.session.execute(update(Call).values(started_at=long_ago))
+        db.session.commit()
+        assert privacy.purge_personal_data(30).responses == 1
+    response = texting.response()
+    assert response.texts and all(text.body is None for text in response.texts)
+    assert response.recordings[0].transcript is None
+    assert [a.value for a in response.answers] == ["2", "3", "yes", "recorded"]  # values stay
