@@ -107,10 +107,12 @@ def load_flows(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from ivr.api import bp as api_bp
+    from ivr.sms import bp as sms_bp
     from ivr.voice import bp as voice_bp
     from ivr.web import bp as web_bp
 
     app.register_blueprint(voice_bp)
+    app.register_blueprint(sms_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
 

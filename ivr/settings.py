@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-09:00"
     # The number (or Messaging Service SID, MG...) SMS notifications are sent from.
     twilio_sms_from: str | None = None
+    # The number (or MG... Messaging Service SID) survey texts come from; its incoming-message
+    # webhook is POST /sms/incoming. Unset: TWILIO_SMS_FROM.
+    twilio_sms_survey_from: str | None = None
+    # A survey by text still unanswered this many hours after its invitation becomes partial (or
+    # breakoff) and is scored.
+    sms_survey_expiry_hours: int = Field(default=24, ge=1, le=24 * 14)
     # E-mail notifications. Without SMTP_HOST the e-mail channel fails visibly.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -305,6 +311,10 @@ class Settings(BaseSettings):
     def twilio_base_url(self) -> str:
         """Where Twilio reaches this server: PUBLIC_BASE_URL, or the local server outside production."""
         return self.public_base_url or DEV_SERVER_URL
+
+    @property
+    def sms_survey_sender(self) -> str | None:
+        return self.twilio_sms_survey_from or self.twilio_sms_from
 
     @property
     def json_logs(self) -> bool:

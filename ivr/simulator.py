@@ -285,3 +285,89 @@ class SimulatedCall:
             }
             self.late_callbacks.append((record.get("transcribeCallback") or "", text))
         return {**form, "Digits": record.get("finishOnKey") or "#"}
+
+
+# --- texts: a phone texting the survey number, as Twilio's Messaging webhooks carry it
+
+
+@dataclass
+class TextExchange:
+    """One text the phone sent, and the replies the server answered with (TwiML <Message>s)."""
+
+    body: str
+    message_sid: str
+    status: int
+    replies: list[str]
+    seconds: float
+
+
+class SimulatedPhone:
+    """A caller's phone texting the survey number: each text a signed POST /sms/incoming, each
+    reply read from the <Message>s of the TwiML answer, and for each of our texts the status
+    callback Twilio would send (delivered, or what `delivery` says)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        base_url: str,
+        auth_token: str,
+        from_number: str = "+15005550006",
+        to_number: str = "+15005550100",
+        on_receive: Callable[[str], None] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.base_url = base_url.rstrip("/")
+        self.validator = RequestValidator(auth_token)
+        self.from_number = from_number
+        self.to_number = to_number
+        self.on_receive = on_receive or (lambda text: None)
+        self.received: list[str] = []
+        self.delivery = "delivered"
+
+    def post(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        url = urllib.parse.urljoin(self.base_url + "/", url)
+        headers = {"X-Twilio-Signature": self.validator.compute_signature(url, form)}
+        return self.transport(url, form, headers)
+
+    def receive(self, body: str, status_callback: str | None, message_sid: str | None = None) -> None:
+        """A text reaches the phone; Twilio reports its delivery to `status_callback`."""
+        self.received.append(body)
+        self.on_receive(body)
+        if status_callback:
+            self.report(status_callback, message_sid or "SM" + uuid.uuid4().hex, self.delivery)
+
+    def report(
+        self, status_callback: str, message_sid: str, status: str, error_code: str | None = None
+    ) -> int:
+        form = {
+            "MessageSid": message_sid,
+            "MessageStatus": status,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.to_number,
+            "To": self.from_number,
+            **({"ErrorCode": error_code} if error_code else {}),
+        }
+        return self.post(status_callback, form)[0]
+
+    def text(self, body: str, message_sid: str | None = None) -> TextExchange:
+        """Send a text (again, with the same `message_sid`: a repeated delivery) and take the replies."""
+        sid = message_sid or "SM" + uuid.uuid4().hex
+        form = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.from_number,
+            "To": self.to_number,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        began = time.perf_counter()
+        status, answer = self.post("/sms/incoming", form)
+        seconds = time.perf_counter() - began
+        replies: list[str] = []
+        if status == 200 and answer.startswith("<?xml"):
+            for message in ET.fromstring(answer).iter("Message"):
+                text = "".join(message.itertext())
+                replies.append(text)
+                self.receive(text, message.get("action"))
+        return TextExchange(body, sid, status, replies, seconds)

@@ -112,6 +112,8 @@ class HttpRecorder:
     create_delay: float = 0.0
     # Create the call, then answer 500 as if the reply were lost on the way back.
     lose_create_reply: bool = False
+    # As Twilio's API: the texts sent (messages.create), each with its SID and status callback.
+    messages: list[dict[str, str]] = field(default_factory=list)
 
     def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         """A recording's media, as Twilio serves it: account credentials required, ranges honoured."""
@@ -176,10 +178,12 @@ class HttpRecorder:
         reply = {
             "sid": f"SM{len(self.received):032d}",
             "to": form.get("To"),
-            "from": form.get("From"),
+            "from": form.get("From") or form.get("MessagingServiceSid"),
             "body": form.get("Body"),
             "status": "queued",
         }
+        sent = {**reply, "status_callback": form.get("StatusCallback")}
+        self.messages.append({key: value or "" for key, value in sent.items()})
         return 201, json.dumps(reply).encode()
 
 

@@ -62,3 +62,39 @@ def test_simulate_says_clearly_when_the_server_is_not_running(app: Flask) -> Non
     result = app.test_cli_runner().invoke(args=["simulate", "--url", "http://127.0.0.1:9", "--keys", "5"])
     assert result.exit_code == 1
     assert "Cannot reach http://127.0.0.1:9" in result.output and "make run" in result.output
+
+
+def test_simulate_sms_plays_a_text_conversation_over_http(app: Flask, live_server: str) -> None:
+    result = app.test_cli_runner().invoke(
+        args=[
+            "simulate",
+            "--sms",
+            "--url",
+            live_server,
+            "--from",
+            "+15557650042",
+            "--keys",
+            '"5 - great" maybe 9 yes "Quick and friendly"',
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("  caller reads: Thanks for calling Acme Support today.")
+    assert "  caller reads: Sorry, we didn't get that. How likely are you to recommend us to a friend?" in (
+        " ".join(lines)
+    )
+    assert lines[-2] == "  caller reads: Thank you for your feedback!"
+    with app.app_context():
+        [response] = responses.find_responses(OPERATOR)
+        assert response.channel.value == "sms" and response.disposition.value == "completed"
+        assert response.agent is not None and response.agent.ref == "client:alice"
+        assert {a.step_key: a.value for a in response.answers} == {
+            "csat": "5",
+            "nps": "9",
+            "resolved": "yes",
+            "comment": "recorded",
+        }
+        assert response.recordings[0].transcript == "Quick and friendly"
+        assert [t.status.value for t in response.texts if t.direction.value == "outbound"] == [
+            "delivered"
+        ] * 6

@@ -14,12 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from ivr.models import (
     AnswerStatus,
     Channel,
+    Direction,
     Disposition,
     FeedbackKind,
     LanguageSource,
     NotificationStatus,
     Sentiment,
+    SurveyChannel,
     TaskStatus,
+    TextStatus,
     TranscriptStatus,
 )
 
@@ -59,6 +62,7 @@ class ResponsesQuery(Page):
     call_sid: Text | None = Field(None, description="the original call's or the survey leg's CallSid")
     agent: Text | None = Field(None, description="the credited agent's reference")
     before_id: Id | None = Field(None, description="page back: only responses with a smaller id")
+    channel: SurveyChannel | None = Field(None, description="only surveys by voice, or only by SMS")
 
 
 class CallbackTasksQuery(Page):
@@ -91,11 +95,25 @@ class RecordingOut(BaseModel):
     recording_sid: str
     duration_seconds: int | None
     status: str | None
-    audio_url: str = Field(description="this API's URL for the audio (needs the API key)")
+    audio_url: str | None = Field(
+        description="this API's URL for the audio (needs the API key); null for a comment typed by SMS"
+    )
     transcript_status: TranscriptStatus
     transcript: str | None
     sentiment: float | None
     sentiment_label: Sentiment | None
+
+
+class TextOut(BaseModel):
+    direction: Direction
+    kind: str = Field(
+        description="ours: invitation, question, closing, help, stopped; theirs: answer, unclear, keyword"
+    )
+    step: str | None
+    status: TextStatus = Field(description="ours: pending, queued, sent, delivered, undelivered, failed")
+    error_code: str | None = Field(description="Twilio's ErrorCode for a text that failed")
+    message_sid: str | None
+    at: Timestamp | None
 
 
 class FlowRef(BaseModel):
@@ -153,6 +171,7 @@ class SurveyResponseOut(BaseModel):
     flow: FlowRef
     language: str
     language_source: LanguageSource
+    channel: SurveyChannel
     disposition: Disposition
     started_at: Timestamp | None
     ended_at: Timestamp | None
@@ -161,6 +180,7 @@ class SurveyResponseOut(BaseModel):
     score: ScoreOut | None
     feedback_item: FeedbackOut | None
     callback_task: TaskSummary | None
+    texts: list[TextOut] = Field(description="by SMS: each text sent and received, and its delivery")
 
 
 class ResponsesPage(BaseModel):
@@ -272,12 +292,20 @@ class SurveyCallRequest(Body):
     flow: Short | None = None
     lang: Short | None = None
     time_zone: Short | None = Field(None, description="the caller's IANA time zone, for quiet hours")
+    channel: SurveyChannel = Field(
+        SurveyChannel.voice,
+        description="voice: call them; sms: text them the survey (TWILIO_SMS_SURVEY_FROM)",
+    )
 
 
 class SurveyCallOut(BaseModel):
     id: int
     url: str
-    state: str = Field(description="scheduled, placing, placed, failed or refused")
+    channel: SurveyChannel
+    response_id: int | None = Field(description="by SMS: the survey response its invitation started")
+    state: str = Field(
+        description="scheduled, placing, placed (by SMS: the invitation handed to Twilio), failed or refused"
+    )
     to: str | None = Field(description="masked")
     call_sid: str | None = Field(description="Twilio's SID of the call placed")
     original_call_sid: str | None

@@ -45,13 +45,30 @@ def _recordings(response: SurveyResponse) -> list[dict[str, Any]]:
             "duration_seconds": recording.duration_seconds,
             "status": recording.status,
             # Streamed by this API with the account's credentials; Twilio's URL is never shown.
-            "audio_url": url_for("api.recording_audio", recording_sid=recording.recording_sid),
+            "audio_url": url_for("api.recording_audio", recording_sid=recording.recording_sid)
+            if recording.media_url
+            else None,
             "transcript_status": recording.transcript_status.value,
             "transcript": recording.transcript,
             "sentiment": recording.sentiment,
             "sentiment_label": recording.sentiment_label.value if recording.sentiment_label else None,
         }
         for recording in response.recordings
+    ]
+
+
+def _texts(response: SurveyResponse) -> list[dict[str, Any]]:
+    return [
+        {
+            "direction": text.direction.value,
+            "kind": text.kind,
+            "step": text.step_key,
+            "status": text.status.value,
+            "error_code": text.error_code,
+            "message_sid": text.message_sid,
+            "at": _time(text.created_at),
+        }
+        for text in response.texts
     ]
 
 
@@ -74,11 +91,13 @@ def response_json(response: SurveyResponse, viewer: Principal) -> dict[str, Any]
         "flow": {"id": response.flow_version.flow_key, "version": response.flow_version.version},
         "language": response.language,
         "language_source": response.language_source.value,
+        "channel": response.channel.value,
         "disposition": response.disposition.value,
         "started_at": _time(response.started_at),
         "ended_at": _time(response.ended_at),
         "answers": _answers(response),
         "recordings": _recordings(response),
+        "texts": _texts(response),
         "score": None
         if score is None
         else {
@@ -195,6 +214,8 @@ def outbound_json(row: OutboundSurvey) -> dict[str, Any]:
     return {
         "id": row.id,
         "url": url_for("api.get_survey_call", outbound_id=row.id),
+        "channel": row.channel.value,
+        "response_id": row.response_id,
         "state": row.state.value,
         "to": mask(row.to_number),
         "call_sid": row.call_sid,

@@ -74,12 +74,17 @@ def openapi() -> Response:
 def list_responses(query: ResponsesQuery) -> Response:
     """Survey responses, newest first
 
-    Filter by `call_sid` (the original call or the survey leg) and `agent`; page back with
+    Filter by `call_sid` (the original call or the survey leg), `agent` and `channel`; page back with
     `before_id` set to the previous page's `next_before_id`.
     """
     limit = query.capped_limit
     rows = responses.find_responses(
-        principal(), call_sid=query.call_sid, agent_ref=query.agent, before_id=query.before_id, limit=limit
+        principal(),
+        call_sid=query.call_sid,
+        agent_ref=query.agent,
+        before_id=query.before_id,
+        limit=limit,
+        channel=query.channel,
     )
     return jsonify(
         responses=[response_json(row, principal()) for row in rows],
@@ -235,15 +240,16 @@ def rate_call(call_sid: str, json: SelfRatingRequest) -> tuple[Response, int]:
     resp=statuses(
         ok=(SurveyCallOut, "the outbound survey call, written before anything is queued"),
         success=202,
-        HTTP_409="the number may not be surveyed now, or TWILIO_CALLER_ID is not set",
+        HTTP_409="the number may not be surveyed now, or its sender (TWILIO_CALLER_ID, ...) is unset",
     ),
     tags=[CALLS],
 )
 def request_survey_call(json: SurveyCallRequest) -> tuple[Response, int]:
-    """Call a caller back for the survey they missed
+    """Call (or text) a caller for the survey they missed
 
-    The call is a row from the start (see GET /api/surveys/{id}); a job places it, after the
-    caller's quiet hours when `time_zone` is given.
+    The survey is a row from the start (see GET /api/surveys/{id}); a job places the call, or
+    sends the first text with `"channel": "sms"`, after the caller's quiet hours when `time_zone`
+    is given. By SMS the caller answers by text (POST /sms/incoming).
     """
     wanted = outbound.OutboundRequest(
         to=json.to,
@@ -253,6 +259,7 @@ def request_survey_call(json: SurveyCallRequest) -> tuple[Response, int]:
         flow_id=json.flow,
         language=json.lang,
         time_zone=json.time_zone,
+        channel=json.channel,
     )
     return jsonify(outbound_json(outbound.request_call(wanted))), 202
 

@@ -20,6 +20,7 @@ from ivr.simulator import (
     SAY,
     SILENCE,
     SimulatedCall,
+    SimulatedPhone,
     demo_caller,
     http_transport,
     problem_with,
@@ -104,6 +105,13 @@ def _suppression(number: str) -> str | None:
     "the survey directly; answer the <Dial> with dial:completed:<seconds>, dial:busy, ...",
 )
 @click.option(
+    "--sms",
+    is_flag=True,
+    help="Text the survey instead: the invitation is written as the job would write it (in the "
+    "server's database), then each reply goes to POST /sms/incoming as Twilio's Messaging webhook; "
+    "--keys are the replies ('1 zero no \"they never called me back\"').",
+)
+@click.option(
     "--keys",
     default=None,
     help="The caller's answers in order, space separated: digits (10 or 10#), "
@@ -122,10 +130,14 @@ def simulate(
     call_sid: str | None,
     to_number: str | None,
     keys: str | None,
+    sms: bool,
 ) -> None:
-    """Simulate a caller taking the survey, printing what they would hear."""
+    """Simulate a caller taking the survey, printing what they would hear (or read, with --sms)."""
     config = settings()
     url = (url or config.twilio_base_url).rstrip("/")
+    if sms:
+        _text_conversation(url, from_number, agent, queue, flow_id, lang, call_sid, keys)
+        return
     params = {"agent": agent, "queue": queue, "lang": lang}
     if flow_id:
         params["flow"] = flow_id
@@ -171,3 +183,67 @@ def simulate(
     )
     if transcript.errors:
         sys.exit(1)
+
+
+def _text_conversation(
+    url: str,
+    from_number: str | None,
+    agent: str,
+    queue: str,
+    flow_id: str | None,
+    lang: str,
+    call_sid: str | None,
+    keys: str | None,
+) -> None:
+    """The survey by text: the invitation as the job writes it, then Twilio's part for each text."""
+    from ivr.services.errors import DomainError
+    from ivr.services.links import webhook_path
+    from ivr.services.texting.delivery import simulated_invitation
+
+    config = settings()
+    caller = from_number or demo_caller()
+    try:
+        message_id, invitation = simulated_invitation(
+            caller, flow_id, lang, original_call_sid=call_sid, agent_ref=agent, queue=queue
+        )
+    except DomainError as exc:
+        click.secho(f"No survey by text for {caller}: {exc.message}", fg="red", err=True)
+        sys.exit(1)
+    phone = SimulatedPhone(
+        http_transport(),
+        url,
+        config.twilio_auth_token,
+        from_number=caller,
+        to_number=config.sms_survey_sender or "+15005550100",
+        on_receive=lambda text: click.echo(f"  caller reads: {text}"),
+    )
+    click.echo(f"Texting {caller} from {phone.to_number}; replies go to {url}/sms/incoming")
+    try:
+        phone.receive(invitation, webhook_path("sms.message_status", m=message_id))
+        replies = iter(shlex.split(keys)) if keys is not None else _typed_texts()
+        for body in replies:
+            click.echo(f"  caller texts: {body}")
+            exchange = phone.text(body)
+            if exchange.status != 200:
+                click.secho(
+                    f"  error: {url}/sms/incoming answered HTTP {exchange.status}", fg="red", err=True
+                )
+                sys.exit(1)
+    except OSError as exc:
+        click.secho(f"Cannot reach {url}: {exc}. Is the server running (make run)?", fg="red", err=True)
+        sys.exit(1)
+    click.echo(
+        f"See the answers: curl -H 'Authorization: Bearer <key>' '{url}/api/responses?channel=sms&limit=1'"
+    )
+
+
+def _typed_texts() -> Iterator[str]:
+    """The caller's replies typed one at a time; an empty line or end of input stops."""
+    while True:
+        try:
+            text = input("  you> ").strip()
+        except EOFError:
+            return
+        if not text:
+            return
+        yield text

@@ -22,6 +22,10 @@ class CompiledFlow:
     speech: dict[str, Vocabulary] = field(default_factory=dict)
     # language -> prompt key -> "<file>?v=<hash>" for prompts recorded as audio
     audio: dict[str, dict[str, str]] = field(default_factory=dict)
+    # language -> prompt key -> SMS text (ivr.flows.sms), for the languages offered by text
+    sms: dict[str, dict[str, str]] = field(default_factory=dict)
+    # language -> the words text replies are matched with (every question, not only spoken ones)
+    reply_words: dict[str, Vocabulary] = field(default_factory=dict)
     conditions: dict[str, Condition] = field(init=False, compare=False)
     extreme_low: Condition | None = field(init=False, compare=False)
     extreme_high: Condition | None = field(init=False, compare=False)
@@ -50,6 +54,16 @@ class CompiledFlow:
         """The step asks for a transcript and Twilio can transcribe the language."""
         voice = self.voices.get(language)
         return step.transcribe and voice is not None and voice.transcribe
+
+    def sms_text(self, language: str, prompt_key: str) -> str:
+        return self.sms[language][prompt_key]
+
+    def texting_language(self, language: str | None) -> str | None:
+        """The language a text survey runs in: the one asked for, else the default, if offered by SMS."""
+        wanted = self.language_or_default(language)
+        if wanted in self.sms:
+            return wanted
+        return next(iter(self.sms), None)
 
     def vocabulary(self, language: str) -> Vocabulary:
         return self.speech.get(language) or Vocabulary()
@@ -86,6 +100,10 @@ class CompiledFlow:
             },
             "speech": {lang: vocabulary.as_dict() for lang, vocabulary in self.speech.items()},
             "audio": self.audio,
+            # Only when the flow is offered by text, so that a flow's content hash (and version)
+            # stays what it was without SMS texts.
+            **({"sms": self.sms} if self.sms else {}),
+            **({"reply_words": {k: v.as_dict() for k, v in self.reply_words.items()}} if self.sms else {}),
         }
 
     @property
@@ -101,4 +119,8 @@ class CompiledFlow:
             voices={lang: LanguageVoice(**v) for lang, v in definition["voices"].items()},
             speech={lang: Vocabulary.from_dict(v) for lang, v in definition.get("speech", {}).items()},
             audio=definition.get("audio", {}),
+            sms=definition.get("sms", {}),
+            reply_words={
+                lang: Vocabulary.from_dict(v) for lang, v in definition.get("reply_words", {}).items()
+            },
         )

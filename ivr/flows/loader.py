@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ivr.flows import speech
+from ivr.flows import sms, speech
 from ivr.flows.compiled import CompiledFlow
 from ivr.flows.conditions import SENTIMENT, Condition, ConditionError
 from ivr.flows.problems import FlowError, FlowProblem
@@ -73,6 +73,10 @@ def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
         raise FlowError([_schema_problem(name, raw, error) for error in exc.errors()]) from None
 
     problems = _check_flow(name, path, flow, catalog)
+    sms_texts, reply_words, sms_problems = sms.compile_texts(
+        name, flow, catalog.sms, catalog.speech, catalog.texts
+    )
+    problems += sms_problems
     if problems:
         raise FlowError(problems)
     used_keys = _prompt_keys(flow)
@@ -89,6 +93,8 @@ def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
             for lang in flow.languages
             if any(key in used_keys for key in catalog.audio.get(lang, {}))
         },
+        sms=sms_texts,
+        reply_words=reply_words,
     )
 
 

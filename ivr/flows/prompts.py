@@ -3,6 +3,7 @@
 - language.yaml: the locale and <Say> voice, and whether Twilio can transcribe comments in it;
 - *.yaml: prompt texts (prompt key -> text);
 - speech.yaml: what callers may say for spoken answers (numbers, yes, no, per-question phrases);
+- sms.yaml: the SMS variant of the prompts (ivr.flows.sms);
 - audio/<prompt key>.mp3 or .wav: a recording played instead of speaking the text.
 """
 
@@ -19,6 +20,7 @@ from ivr.flows.problems import FlowError, FlowProblem
 
 LANGUAGE_FILE = "language.yaml"
 SPEECH_FILE = "speech.yaml"
+SMS_FILE = "sms.yaml"
 AUDIO_DIR = "audio"
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
 
@@ -41,6 +43,8 @@ class PromptCatalog:
     speech: dict[str, dict[str, Any]] = field(default_factory=dict)
     # language -> prompt key -> "<file name>?v=<content hash>", the <Play> URL's tail
     audio: dict[str, dict[str, str]] = field(default_factory=dict)
+    # language -> prompt key -> SMS text, from sms.yaml (checked per flow by the loader)
+    sms: dict[str, dict[str, str]] = field(default_factory=dict)
     # Which file each prompt came from, to name it in errors.
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -99,9 +103,18 @@ def load_prompts(prompts_dir: Path) -> PromptCatalog:
                     )
                 )
         catalog.audio[lang] = _audio_files(lang_dir / AUDIO_DIR)
+        sms_path = lang_dir / SMS_FILE
+        if sms_path.exists():
+            sms = _read_yaml(sms_path, prompts_dir, problems)
+            if isinstance(sms, dict) and all(isinstance(text, str) for text in sms.values()):
+                catalog.sms[lang] = {str(key): text.strip() for key, text in sms.items()}
+            elif sms is not None:
+                problems.append(
+                    FlowProblem(_relative(sms_path, prompts_dir), "must map prompt keys to texts")
+                )
         texts: dict[str, str] = catalog.texts.setdefault(lang, {})
         for path in sorted(lang_dir.glob("*.yaml")):
-            if path.name in (LANGUAGE_FILE, SPEECH_FILE):
+            if path.name in (LANGUAGE_FILE, SPEECH_FILE, SMS_FILE):
                 continue
             name = _relative(path, prompts_dir)
             data = _read_yaml(path, prompts_dir, problems)

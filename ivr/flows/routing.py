@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -37,6 +38,23 @@ class Queue(BaseModel):
     flow: str | None = None
     language: str | None = None
     ring_seconds: int = Field(default=20, ge=5, le=120)
+    # A caller who hung up before the survey (at the invitation, or right after the agent), or
+    # broke off before the first answer, is sent the survey by text this many minutes later.
+    sms_invitation: bool = False
+    sms_delay_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    # The callers' IANA time zone: texts wait out QUIET_HOURS there.
+    time_zone: str | None = None
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> Queue:
+        if self.time_zone is not None:
+            try:
+                ZoneInfo(self.time_zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {self.time_zone!r} (use e.g. America/New_York)"
+                ) from None
+        return self
 
 
 class Routing(BaseModel):

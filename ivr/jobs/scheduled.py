@@ -3,7 +3,8 @@
 A callback task's deadline is an RQ job scheduled for the moment it falls due (the worker's
 `--with-scheduler` moves it onto the queue then). Housekeeping, every minute, redoes anything a
 lost job would have done: surveys whose status callback never came, unscored responses,
-undelivered notifications, missed deadlines, outbound survey calls not placed. A daily purge
+undelivered notifications, missed deadlines, outbound surveys not placed (by call or text), text
+surveys left unanswered past SMS_SURVEY_EXPIRY_HOURS. A daily purge
 removes personal data past its retention time.
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 from ivr.jobs.relay import dispatch
 from ivr.jobs.scoring import sweep_unscored
+from ivr.models import SurveyChannel
 from ivr.outbox import Request, Work
 from ivr.services.call_control import outbound
 from ivr.services.closed_loop import callback_tasks, feedback, notifications
@@ -56,6 +58,7 @@ class Housekeeping:
     escalated: list[int]
     closed_stale: list[int] = field(default_factory=list)
     outbound: list[int] = field(default_factory=list)
+    expired_texts: list[int] = field(default_factory=list)
     # Feedback held back while its agent could rate the call blind, sent now the window is over.
     feedback_released: list[int] = field(default_factory=list)
 
@@ -63,6 +66,7 @@ class Housekeeping:
 def housekeeping(min_age_seconds: int = 60) -> Housekeeping:
     """Redo whatever a lost job left undone; safe to run from any number of places."""
     closed_stale = close_stale(settings().stale_response_minutes)
+    expired_texts = close_stale(settings().sms_survey_expiry_hours * 60, channel=SurveyChannel.sms)
     rescored = sweep_unscored(min_age_seconds)
     redelivered = notifications.stuck(STUCK_NOTIFICATION_AGE)
     for notification_id in redelivered:
@@ -72,18 +76,19 @@ def housekeeping(min_age_seconds: int = 60) -> Housekeeping:
     for outbound_id in calls:
         dispatch(Request(Work.place_outbound_survey, (outbound_id,)))
     released = [item_id for item_id in feedback.held_items() if feedback.deliver_held(item_id)]
-    if rescored or redelivered or escalated or closed_stale or calls or released:
+    if rescored or redelivered or escalated or closed_stale or calls or expired_texts or released:
         log.info(
-            "housekeeping: closed stale %s, rescored %s, redelivered %s, escalated %s, outbound calls %s, "
-            "feedback released %s",
+            "housekeeping: closed stale %s, rescored %s, redelivered %s, escalated %s, outbound %s, "
+            "text surveys expired %s, feedback released %s",
             closed_stale,
             rescored,
             redelivered,
             escalated,
             calls,
+            expired_texts,
             released,
         )
-    return Housekeeping(rescored, redelivered, escalated, closed_stale, calls, released)
+    return Housekeeping(rescored, redelivered, escalated, closed_stale, calls, expired_texts, released)
 
 
 def purge_personal_data() -> int | None:

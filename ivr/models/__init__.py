@@ -16,6 +16,7 @@ from ivr.models.scores import Score
 from ivr.models.self_ratings import SelfRating
 from ivr.models.surveys import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse
 from ivr.models.teams import Supervisor, Team
+from ivr.models.texts import Direction, SurveyChannel, TextMessage, TextStatus
 from ivr.models.users import Role, User
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "CallbackTask",
     "CallbackTaskEvent",
     "Channel",
+    "Direction",
     "Disposition",
     "DoNotSurvey",
     "FeedbackDelivery",
@@ -50,10 +52,13 @@ __all__ = [
     "SelfRating",
     "Sentiment",
     "Supervisor",
+    "SurveyChannel",
     "SurveyResponse",
     "TaskOutcome",
     "TaskStatus",
     "Team",
+    "TextMessage",
+    "TextStatus",
     "TranscriptStatus",
     "User",
     "as_utc",

@@ -1,13 +1,15 @@
-"""Outbound survey calls: a row written before anything is queued, so a lost job is found again."""
+"""Outbound surveys, by call or by text: a row written before anything is queued, so a lost job is
+found again."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Enum, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base, Timestamp, utcnow
+from ivr.models.texts import SurveyChannel
 
 
 class OutboundState(StrEnum):
@@ -27,6 +29,8 @@ class OutboundSurvey(Base):
     __table_args__ = (
         # Housekeeping's question: which calls are due (or stuck) and not placed yet?
         Index("ix_outbound_surveys_state_call_at", "state", "call_at"),
+        # An incoming text finds the number's SMS survey through this.
+        Index("ix_outbound_surveys_to_hash", "to_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +43,14 @@ class OutboundSurvey(Base):
     flow_key: Mapped[str] = mapped_column(String(128))
     language: Mapped[str | None] = mapped_column(String(16))
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # A call (placed: call_sid set) or a text conversation (placed: the invitation handed to Twilio).
+    channel: Mapped[SurveyChannel] = mapped_column(
+        Enum(SurveyChannel, native_enum=False, length=16), default=SurveyChannel.voice
+    )
+    # By text: the survey response its invitation started.
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="SET NULL"), unique=True
+    )
     state: Mapped[OutboundState] = mapped_column(
         Enum(OutboundState, native_enum=False, length=16), default=OutboundState.scheduled
     )

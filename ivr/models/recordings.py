@@ -30,6 +30,9 @@ class Sentiment(StrEnum):
 
 
 class Recording(Base):
+    """A voice comment; or a comment typed in an SMS survey (status "text", the MessageSid as its
+    SID, the words as its transcript, no audio)."""
+
     __tablename__ = "recordings"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
+from ivr.models.texts import SurveyChannel
 
 if TYPE_CHECKING:
     from ivr.models.agents import Agent
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from ivr.models.flows import FlowVersion
     from ivr.models.recordings import Recording
     from ivr.models.scores import Score
+    from ivr.models.texts import TextMessage
 
 
 class Disposition(StrEnum):
@@ -83,6 +85,10 @@ class SurveyResponse(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     queue: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(16))
+    # Voice (on a call) or SMS (by text, linked to the call it is about).
+    channel: Mapped[SurveyChannel] = mapped_column(
+        Enum(SurveyChannel, native_enum=False, length=16), default=SurveyChannel.voice
+    )
     language_source: Mapped[LanguageSource] = mapped_column(
         Enum(LanguageSource, native_enum=False, length=16), default=LanguageSource.default
     )
@@ -107,6 +113,8 @@ class SurveyResponse(Base):
     recordings: Mapped[list[Recording]] = relationship(
         back_populates="response", order_by="Recording.id", cascade="all, delete-orphan"
     )
+    # By text: every text sent and received, with its delivery status.
+    texts: Mapped[list[TextMessage]] = relationship(order_by="TextMessage.id", viewonly=True)
 
     @classmethod
     def awaiting_score(cls) -> ColumnElement[bool]:

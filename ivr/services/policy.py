@@ -192,6 +192,9 @@ ROUTES: dict[str, Rule] = {
     "api.get_survey_call": frozenset({Role.integrator, Role.admin}),
     # An agent's own rating of a call they took: only a key that is that agent's.
     "api.rate_call": frozenset({Role.agent}),
+    # Twilio's Messaging webhooks (signed; checked by ivr.voice.signature like voice's).
+    "sms.incoming": Access.twilio,
+    "sms.message_status": Access.twilio,
 }
 
 

@@ -38,11 +38,13 @@ HEADERS = {
 
 def init_app(app: Flask) -> None:
     from ivr.api import bp as api_bp
+    from ivr.sms import bp as sms_bp
     from ivr.voice import bp as voice_bp
 
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own lifetime bounds it
     csrf.init_app(app)
     csrf.exempt(voice_bp)
+    csrf.exempt(sms_bp)
     csrf.exempt(api_bp)
     app.after_request(_headers)
 

@@ -6,12 +6,12 @@ period, per agent or for everyone. Each index carries the columns its query read
 period's numbers are index-only scans instead of a heap page per row.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 from alembic import op
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
-"""Outbound survey calls, for callers who hung up before the survey: checked against the consent
-rules, held back during quiet hours in the caller's time zone, placed by a job.
+"""Outbound surveys, by call or by text, for callers who hung up before the survey: checked against
+the consent rules, held back during quiet hours in the caller's time zone, placed by a job (a
+text survey's invitation is sent by ivr.services.texting.delivery).
 
 Each call is a row before anything is queued (state scheduled -> placing -> placed, or failed,
 or refused), so a job lost with Redis is found again by housekeeping. A call must never be
@@ -19,7 +20,7 @@ from sqlalchemy import or_, select
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from ivr.extensions import db
-from ivr.models import OutboundState, OutboundSurvey, as_utc, utcnow
+from ivr.models import Call, OutboundState, OutboundSurvey, SurveyChannel, as_utc, utcnow
 from ivr.outbox import Work, later
 from ivr.services.consent import do_not_survey as consent
 from ivr.services.consent.privacy import number_hash
@@ -51,6 +52,11 @@ class OutboundRequest:
     language: str | None = None
     time_zone: str | None = None
     requested_by: str | None = None
+    channel: SurveyChannel = SurveyChannel.voice
+    # Not before this long after the request (an invitation by text after a call).
+    delay: timedelta = timedelta(0)
+    # The original call's row: a survey begun on it (a breakoff) is not "surveyed recently".
+    about_call_id: int | None = None
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:
@@ -71,8 +77,20 @@ def next_allowed(now: datetime, zone: ZoneInfo, quiet: tuple[time, time]) -> dat
 
 
 def request_call(request: OutboundRequest, now: datetime | None = None) -> OutboundSurvey:
-    """Check the request, write its row and ask for the call to be placed (now, or when the
-    caller's quiet hours end). Raises Invalid or Conflict for a request that cannot be honoured."""
+    """Check the request, write its row and ask for the call to be placed (or the text sent) now,
+    or when the caller's quiet hours end. Raises Invalid or Conflict for a request that cannot be
+    honoured."""
+    try:
+        row = schedule(request, now)
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return row
+
+
+def schedule(request: OutboundRequest, now: datetime | None = None) -> OutboundSurvey:
+    """request_call in the caller's transaction (no commit, no rollback)."""
     now = now or utcnow()
     config = settings()
     if not E164.match(request.to):
@@ -81,14 +99,18 @@ def request_call(request: OutboundRequest, now: datetime | None = None) -> Outbo
         raise Invalid("'call_sid' must be a Twilio Call SID: CA followed by 32 hex digits")
     if len(request.agent or "") > MAX_AGENT or len(request.queue or "") > MAX_QUEUE:
         raise Invalid(f"'agent' is at most {MAX_AGENT} characters and 'queue' at most {MAX_QUEUE}")
-    if not config.twilio_caller_id:
+    if request.channel is SurveyChannel.voice and not config.twilio_caller_id:
         raise Conflict("set TWILIO_CALLER_ID: the number outbound survey calls come from")
+    if request.channel is SurveyChannel.sms and not config.sms_survey_sender:
+        raise Conflict("set TWILIO_SMS_SURVEY_FROM (or TWILIO_SMS_FROM): the number survey texts come from")
     compiled = flow_for(request.flow_id, request.language, config.default_flow)
+    if request.channel is SurveyChannel.sms and compiled.texting_language(request.language) is None:
+        raise Conflict(f"flow {compiled.id} has no SMS texts (prompts/<lang>/sms.yaml)")
     to_hash = number_hash(request.to)
-    if reason := consent.exclusion(to_hash, compiled):
-        db.session.rollback()
+    if reason := consent.exclusion(to_hash, compiled, request.about_call_id):
         raise Conflict(f"suppressed: {reason}")
-    call_at = None
+    earliest = now + request.delay
+    call_at = earliest if request.delay else None
     if request.time_zone:
         try:
             zone = ZoneInfo(request.time_zone)
@@ -96,7 +118,7 @@ def request_call(request: OutboundRequest, now: datetime | None = None) -> Outbo
             raise Invalid(
                 f"unknown time zone {request.time_zone[:64]!r} (use e.g. America/New_York)"
             ) from None
-        call_at = next_allowed(now, zone, parse_quiet_hours(config.quiet_hours))
+        call_at = next_allowed(earliest, zone, parse_quiet_hours(config.quiet_hours)) or call_at
     row = OutboundSurvey(
         to_number=request.to,
         to_hash=to_hash,
@@ -106,6 +128,7 @@ def request_call(request: OutboundRequest, now: datetime | None = None) -> Outbo
         flow_key=compiled.id,
         language=request.language,
         time_zone=request.time_zone,
+        channel=request.channel,
         state=OutboundState.scheduled,
         call_at=call_at or now,
         attempts=0,
@@ -114,7 +137,6 @@ def request_call(request: OutboundRequest, now: datetime | None = None) -> Outbo
     db.session.add(row)
     db.session.flush()
     later(Work.place_outbound_survey, row.id, at=call_at)
-    db.session.commit()
     return row
 
 
@@ -156,6 +178,10 @@ def place(outbound_id: int, now: datetime | None = None) -> OutboundState | None
     if row is None or row.state.is_final or as_utc(row.call_at) > now:
         db.session.rollback()
         return None
+    if row.channel is SurveyChannel.sms:
+        from ivr.services.texting import delivery  # it starts surveys, which need this package's neighbours
+
+        return delivery.text_invitation(row, now, _consent_now)
     if row.state is OutboundState.placing:
         started = as_utc(row.placing_started_at or now)
         if row.last_error is None and now - started < IN_FLIGHT:
@@ -253,7 +279,14 @@ def _consent_now(row: OutboundSurvey) -> str | None:
         compiled = flow_for(row.flow_key, None, settings().default_flow)
     except DomainError as exc:
         return exc.message
-    return consent.exclusion(row.to_hash, compiled) if row.to_hash else None
+    if not row.to_hash:
+        return None
+    call_id = (
+        db.session.scalar(select(Call.id).where(Call.call_sid == row.original_call_sid))
+        if row.original_call_sid
+        else None
+    )
+    return consent.exclusion(row.to_hash, compiled, call_id)
 
 
 def _locked(outbound_id: int) -> OutboundSurvey | None:

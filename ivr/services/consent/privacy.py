@@ -21,6 +21,7 @@ from ivr.models import (
     OutboundSurvey,
     Recording,
     SurveyResponse,
+    TextMessage,
     utcnow,
 )
 from ivr.settings import settings
@@ -72,8 +73,8 @@ def purge_personal_data(older_than_days: int) -> Purged:
     """Remove the caller's number and words from responses started more than `older_than_days` ago,
     wherever they were copied: calls, spoken answers, transcripts and recording links, feedback
     verbatims, callback tasks, the notifications about them (immediate e-mails, digests, task
-    alerts) and outbound survey calls. Scores, answers' values and dispositions stay: reports do
-    not change."""
+    alerts), texts of surveys by SMS and outbound surveys. Scores, answers' values and
+    dispositions stay: reports do not change."""
     cutoff = utcnow() - timedelta(days=older_than_days)
     call_ids = select(Call.id).where(Call.started_at < cutoff, Call.purged_at.is_(None))
     response_ids = select(SurveyResponse.id).where(SurveyResponse.call_id.in_(call_ids))
@@ -102,6 +103,18 @@ def purge_personal_data(older_than_days: int) -> Purged:
         .execution_options(synchronize_session=False)
     )
     db.session.execute(update(FeedbackItem).where(FeedbackItem.id.in_(items)).values(verbatim=None))
+    # Texts of surveys by SMS (the caller's replies and comments), and texts about no survey.
+    db.session.execute(
+        update(TextMessage)
+        .where(
+            or_(
+                TextMessage.response_id.in_(response_ids),
+                TextMessage.response_id.is_(None) & (TextMessage.created_at < cutoff),
+            )
+        )
+        .values(body=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(
         update(CallbackTask).where(CallbackTask.response_id.in_(response_ids)).values(caller_number=None)
     )

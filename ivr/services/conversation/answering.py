@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ivr.extensions import db
-from ivr.flows import CompiledFlow, speech
+from ivr.flows import CompiledFlow, sms, speech
 from ivr.flows.schema import LanguageStep, QuestionStep, RecordStep
 from ivr.models import AnswerStatus, Call, Disposition, ListSource, SurveyResponse
 from ivr.outbox import Work, later
@@ -40,7 +40,12 @@ class Parsed:
 
 
 def answer_step(
-    response_id: int, step_key: str, given: CallerInput, attempt: Attempt, call_sid: str | None
+    response_id: int,
+    step_key: str,
+    given: CallerInput,
+    attempt: Attempt,
+    call_sid: str | None,
+    most_no_match: int | None = None,
 ) -> Turn:
     """Take the caller's input for one step of a survey and return what they hear next.
 
@@ -49,7 +54,8 @@ def answer_step(
     accepted answer is stored once and the flow moves on; a wrong key, an unclear phrase or
     silence asks again until the step's retries run out, then the step is skipped or the survey
     ends, as the flow says. The opt-out key ends the survey and lists the number. A repeated
-    delivery of an answer already stored stores nothing and repeats what followed it. Raises
+    delivery of an answer already stored stores nothing and repeats what followed it.
+    `most_no_match` caps the step's no-match retries (a text survey asks again only once). Raises
     NotFound for an unknown response or step, or another call's CallSid.
     """
     state = load_state(response_id)
@@ -76,11 +82,15 @@ def answer_step(
         _store(state, step, AnswerStatus.answered, parsed, attempt)
         if isinstance(step, RecordStep) and given.recording is not None:
             recordings.store(state.id, step.key, given.recording, compiled.transcribes(step, state.language))
+        elif isinstance(step, RecordStep) and given.text is not None:
+            recordings.store_text(state.id, step.key, given.text.sid, given.text.body)
         if isinstance(step, LanguageStep):
             state.choose_language(parsed.value)
         turn = closing(state, compiled) if was_final else advance(state, compiled, step_key)
     else:
-        turn, skipped = _no_answer(state, compiled, step, given, attempt, heard_something, was_final)
+        turn, skipped = _no_answer(
+            state, compiled, step, given, attempt, heard_something, was_final, most_no_match
+        )
         if not skipped:
             db.session.rollback()  # asked again: nothing to store
             return turn
@@ -100,12 +110,16 @@ def _no_answer(
     attempt: Attempt,
     heard_something: bool,
     was_final: bool,
+    most_no_match: int | None = None,
 ) -> tuple[Turn, bool]:
     """Ask again (nothing stored) or, with the retries used up, store the step as skipped and move
     on or end, as the step says; the turn, and whether the step was stored as skipped."""
     if heard_something:
         attempt = Attempt(attempt.no_input, attempt.no_match + 1)
-        exhausted = attempt.no_match > step.retries.no_match
+        allowed = (
+            step.retries.no_match if most_no_match is None else min(step.retries.no_match, most_no_match)
+        )
+        exhausted = attempt.no_match > allowed
         reprompt = step.no_match_prompt or compiled.flow.prompts.no_match
     else:
         attempt = Attempt(attempt.no_input + 1, attempt.no_match)
@@ -151,7 +165,10 @@ def _parse(
     step: QuestionStep, given: CallerInput, compiled: CompiledFlow, language: str
 ) -> tuple[Parsed | None, bool]:
     """The answer the input gives, or None; and whether the caller gave anything at all (a wrong
-    key or an unclear phrase is a no-match, silence or an empty recording a no-input)."""
+    key or an unclear phrase is a no-match, silence or an empty recording a no-input). A text
+    reply always counts as something: an empty one is unclear."""
+    if given.text is not None:
+        return _parse_text(step, given.text.sid, given.text.body, compiled, language), True
     if isinstance(step, RecordStep):
         if recordings.long_enough(step, given.recording):
             assert given.recording is not None
@@ -170,6 +187,21 @@ def _parse(
             return None, True
         return Parsed(None, meant[0], meant[1], said[:MAX_SPEECH], confidence), True
     return None, False
+
+
+def _parse_text(
+    step: QuestionStep, sid: str, body: str, compiled: CompiledFlow, language: str
+) -> Parsed | None:
+    """A text reply: a comment in the caller's own words, or an answer matched leniently ("5",
+    "five", "5 - great", "yes", "si"); anything else (an empty text too) is unclear."""
+    typed = body.strip()
+    if isinstance(step, RecordStep):
+        return Parsed(sid, recordings.RECORDED, None, typed[:MAX_SPEECH]) if typed else None
+    meant = sms.match_reply(step, compiled.reply_words.get(language) or speech.Vocabulary(), typed)
+    if meant is None:
+        log.info("step %s: text %r is unclear: asking again", step.key, typed[:80])
+        return None
+    return Parsed(typed[:64], meant[0], meant[1], typed[:MAX_SPEECH])
 
 
 def _store(

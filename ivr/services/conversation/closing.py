@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import Case, Row, case, func, or_, select, update
 
 from ivr.extensions import db
-from ivr.models import Answer, AnswerStatus, Call, Disposition, SurveyResponse, utcnow
+from ivr.models import Answer, AnswerStatus, Call, Disposition, SurveyChannel, SurveyResponse, utcnow
 from ivr.ops.metrics import RESPONSES_ENDED, count_after_commit
 from ivr.outbox import Work, later
 
@@ -22,7 +22,9 @@ CALL_ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
 def close_call(call_sid: str, call_status: str, duration: int | None) -> list[int]:
-    """The call's status callback: an open survey on an ended call becomes partial or breakoff."""
+    """The call's status callback: an open survey on an ended call becomes partial or breakoff;
+    a caller who hung up before the survey, or broke off before any answer, is invited by text
+    when their queue says so."""
     if call_status not in CALL_ENDED:
         return []
     now = utcnow()
@@ -35,6 +37,8 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
         update(SurveyResponse)
         .where(
             SurveyResponse.disposition == Disposition.in_progress,
+            # A survey by text about this call goes on after the call has ended.
+            SurveyResponse.channel == SurveyChannel.voice,
             or_(
                 SurveyResponse.survey_call_sid == call_sid,
                 SurveyResponse.call_id.in_(select(Call.id).where(Call.call_sid == call_sid)),
@@ -48,24 +52,35 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
         .returning(SurveyResponse.id, SurveyResponse.disposition)
         .execution_options(synchronize_session=False)
     ).all()
+    # Lazy: the invitation by text needs the call-control services, which need this package.
+    from ivr.services.texting.invitations import invite_after_call
+
+    invite_after_call(call_sid)
     closed = _close(ended)
     return list(closed)
 
 
-def close_stale(older_than_minutes: int) -> list[int]:
+def close_stale(older_than_minutes: int, channel: SurveyChannel = SurveyChannel.voice) -> list[int]:
     """Close surveys still in progress long after they started: the call's status callback never
-    came (a lost request, a misconfigured number). Each becomes partial or breakoff and is scored."""
+    came (a lost request, a misconfigured number), or a text survey went unanswered until it
+    expired. Each becomes partial or breakoff and is scored."""
     cutoff = utcnow() - timedelta(minutes=older_than_minutes)
     ended = db.session.execute(
         update(SurveyResponse)
-        .where(SurveyResponse.disposition == Disposition.in_progress, SurveyResponse.started_at < cutoff)
+        .where(
+            SurveyResponse.disposition == Disposition.in_progress,
+            SurveyResponse.channel == channel,
+            SurveyResponse.started_at < cutoff,
+        )
         .values(disposition=_partial_or_breakoff(), ended_at=utcnow(), current_step=None)
         .returning(SurveyResponse.id, SurveyResponse.disposition)
         .execution_options(synchronize_session=False)
     ).all()
     closed = _close(ended)
-    if closed:
+    if closed and channel is SurveyChannel.voice:
         log.warning("closed %s stale survey(s) whose status callback never came: %s", len(closed), closed)
+    elif closed:
+        log.info("closed %s text survey(s) left unanswered: %s", len(closed), closed)
     return list(closed)
 
 

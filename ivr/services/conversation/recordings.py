@@ -26,6 +26,7 @@ from ivr.services.policy import Principal
 log = logging.getLogger(__name__)
 
 RECORDED = "recorded"  # a voice comment's answer value, as conditions see it
+TEXT_COMMENT = "text"  # the status of a comment typed by SMS (its "recording" is the message)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,24 @@ def store(response_id: int, step_key: str, recording: RecordingInput, transcribe
             "media_url": recording.url,
             "duration_seconds": recording.duration,
             "transcript_status": TranscriptStatus.pending if transcribe else TranscriptStatus.not_requested,
+        },
+        ["recording_sid"],
+    )
+
+
+def store_text(response_id: int, step_key: str, message_sid: str, text: str) -> None:
+    """A comment typed by SMS, kept like a transcribed voice comment (no audio: no media URL), so
+    that scoring judges its sentiment and feedback quotes it exactly as for a call."""
+    insert_ignore(
+        Recording,
+        {
+            "response_id": response_id,
+            "step_key": step_key,
+            "recording_sid": message_sid,
+            "status": TEXT_COMMENT,
+            "transcript_status": TranscriptStatus.completed,
+            "transcript": text.strip(),
+            "transcribed_at": utcnow(),
         },
         ["recording_sid"],
     )

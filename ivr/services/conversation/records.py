@@ -23,6 +23,7 @@ from ivr.models import (
     Call,
     Disposition,
     LanguageSource,
+    SurveyChannel,
     SurveyResponse,
 )
 from ivr.ops.metrics import ANSWERS_STORED, RESPONSES_ENDED, count_after_commit
@@ -106,6 +107,7 @@ def insert_response(
     agent_id: int | None = None,
     current_step: str | None = None,
     ended_at: datetime | None = None,
+    channel: SurveyChannel = SurveyChannel.voice,
 ) -> int | None:
     """The survey response on the leg `survey_call_sid`; None when that leg already has one."""
     response_id = insert_ignore(
@@ -118,6 +120,7 @@ def insert_response(
             "queue": queue,
             "language": language,
             "language_source": language_source,
+            "channel": channel,
             "disposition": disposition,
             "current_step": current_step,
             "ended_at": ended_at,

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ivr.extensions import db
-from ivr.models import AgentLeg, Disposition, LanguageSource, SurveyResponse
+from ivr.models import AgentLeg, Disposition, LanguageSource, SurveyChannel, SurveyResponse
 from ivr.outbox import Work, later
 from ivr.services.consent import do_not_survey as consent
 from ivr.services.conversation import records
@@ -32,6 +32,8 @@ class StartRequest:
     to_number: str | None = None
     # Agents the call went through before `agent_ref`, in order (transfers, from a CTI).
     chain: tuple[str, ...] = ()
+    # By text: `call_sid` is then the survey's own key ("sms-<outbound survey id>").
+    channel: SurveyChannel = SurveyChannel.voice
 
 
 def start_survey(request: StartRequest) -> Turn:
@@ -93,6 +95,7 @@ def begin_survey(request: StartRequest) -> Turn:
         queue=request.queue,
         language=language,
         language_source=source,
+        channel=request.channel,
         disposition=state.disposition,
         current_step=state.current_step,
         ended_at=state.ended_at,

@@ -26,13 +26,22 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class TextReply:
+    """A text message answering a step of an SMS survey: Twilio's MessageSid and what was typed."""
+
+    sid: str
+    body: str
+
+
+@dataclass(frozen=True)
 class CallerInput:
-    """What Twilio posted for a step: keys, a spoken answer, or a recording."""
+    """What Twilio posted for a step: keys, a spoken answer, a recording, or a text reply."""
 
     digits: str | None = None
     speech: str | None = None
     confidence: float | None = None
     recording: RecordingInput | None = None
+    text: TextReply | None = None
 
 
 @dataclass(frozen=True)

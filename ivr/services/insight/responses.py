@@ -6,7 +6,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
 from ivr.extensions import db
-from ivr.models import Agent, AgentLeg, Call, SurveyResponse
+from ivr.models import Agent, AgentLeg, Call, SurveyChannel, SurveyResponse
 from ivr.services import policy
 from ivr.services.policy import Principal
 
@@ -15,6 +15,7 @@ def _with_details() -> Select[SurveyResponse]:
     return select(SurveyResponse).options(
         selectinload(SurveyResponse.answers),
         selectinload(SurveyResponse.recordings),
+        selectinload(SurveyResponse.texts),
         selectinload(SurveyResponse.score),
         selectinload(SurveyResponse.feedback_item),
         selectinload(SurveyResponse.callback_task),
@@ -36,8 +37,9 @@ def find_responses(
     agent_ref: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    channel: SurveyChannel | None = None,
 ) -> list[SurveyResponse]:
-    """Newest first; `before_id` pages back through older ones."""
+    """Newest first; `before_id` pages back through older ones; `channel` only voice or SMS."""
     query = policy.scope_responses(principal, _with_details())
     if call_sid:
         query = query.join(SurveyResponse.call).where(
@@ -47,4 +49,6 @@ def find_responses(
         query = query.join(SurveyResponse.agent).where(Agent.ref == agent_ref)
     if before_id:
         query = query.where(SurveyResponse.id < before_id)
+    if channel is not None:
+        query = query.where(SurveyResponse.channel == channel)
     return list(db.session.scalars(query.order_by(SurveyResponse.id.desc()).limit(limit)))
