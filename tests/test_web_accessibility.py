@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from tests.helpers import make_user, set_up_team, sign_in
+from tests.helpers import make_user, scored_response, set_up_team, sign_in
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.11.0.min.js"
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -18,8 +18,8 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 PAGES: list[tuple[str | None, list[str]]] = [
     (None, ["/login"]),
     ("alice@example.com", ["/me"]),
-    ("sam@example.com", ["/tasks"]),
-    ("ann@example.com", ["/responses"]),
+    ("sam@example.com", ["/tasks", "/dashboard"]),
+    ("ann@example.com", ["/responses", "/dashboard?period=90", "/responses/1"]),
     (
         "root@example.com",
         [
@@ -41,6 +41,9 @@ def _people(app: Flask) -> None:
     make_user(app, "alice@example.com", "agent", agent="alice")
     make_user(app, "ann@example.com", "analyst")
     make_user(app, "root@example.com", "admin")
+    # Something on the dashboard and in the explorer: a low (with its task) and a high.
+    scored_response(app, "alice", 1, 0, False, days_ago=1, comment="Nobody called me back.")
+    scored_response(app, "alice", 5, 10, True, days_ago=3)
 
 
 def _context(browser: Browser, viewport: ViewportSize | None = None) -> BrowserContext:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ARRAY, Integer, Select, any_, literal, select
 
 from ivr.extensions import db
 from ivr.models import (
@@ -157,28 +157,44 @@ def _found(row: Any, verbatim: str | None = None) -> Found:
     )
 
 
-def verbatims(response_ids: list[int]) -> dict[int, str]:
-    """The caller's words per response: the comments' transcripts, else their spoken answers."""
-    if not response_ids:
-        return {}
-    comments: dict[int, list[str | None]] = {}
+def _among(column: Any, ids: list[int]) -> Any:
+    """column IN ids; on PostgreSQL one array parameter (= ANY), not a thousand placeholders."""
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))
+    return column.in_(ids)
+
+
+def _comments(response_ids: list[int]) -> dict[int, list[str]]:
+    comments: dict[int, list[str]] = {}
     for rid, text in db.session.execute(
         select(Recording.response_id, Recording.transcript)
-        .where(Recording.response_id.in_(response_ids), Recording.transcript.is_not(None))
+        .where(_among(Recording.response_id, response_ids), Recording.transcript.is_not(None))
         .order_by(Recording.id)
     ):
-        comments.setdefault(rid, []).append(text)
-    spoken: dict[int, list[str | None]] = {}
+        comments.setdefault(rid, []).append(text or "")
+    return comments
+
+
+def _verbatim(comments: list[str] | None, spoken: list[str] | None) -> str | None:
+    """The caller's words: the comments' transcripts, else what they said in spoken answers."""
+    words = comments or spoken
+    return " / ".join(words) if words else None
+
+
+def verbatims(response_ids: list[int]) -> dict[int, str]:
+    """The caller's words per response."""
+    if not response_ids:
+        return {}
+    comments = _comments(response_ids)
+    spoken: dict[int, list[str]] = {}
     for rid, text in db.session.execute(
         select(Answer.response_id, Answer.speech_result)
-        .where(Answer.response_id.in_(response_ids), Answer.speech_result.is_not(None))
+        .where(_among(Answer.response_id, response_ids), Answer.speech_result.is_not(None))
         .order_by(Answer.id)
     ):
-        spoken.setdefault(rid, []).append(text)
-    return {
-        rid: " / ".join(text or "" for text in comments.get(rid) or spoken[rid])
-        for rid in set(comments) | set(spoken)
-    }
+        spoken.setdefault(rid, []).append(text or "")
+    found = {rid: _verbatim(comments.get(rid), spoken.get(rid)) for rid in set(comments) | set(spoken)}
+    return {rid: words for rid, words in found.items() if words is not None}
 
 
 def find(
@@ -187,13 +203,14 @@ def find(
     after: tuple[datetime, int] | None = None,
     limit: int = PAGE_SIZE,
     now: datetime | None = None,
+    with_verbatims: bool = True,
 ) -> ExplorerPage:
     """One page of matching responses, newest first, after `after` (from the page before)."""
     query = _rows_query(principal, f, now or utcnow())
     if after is not None:
         query = query.where(keyset_after(*after))
     rows = db.session.execute(query.limit(limit + 1)).all()
-    words = verbatims([row[0] for row in rows[:limit]])
+    words = verbatims([row[0] for row in rows[:limit]]) if with_verbatims else {}
     found = [_found(row, words.get(row[0])) for row in rows[:limit]]
     return ExplorerPage(found, found[-1].cursor if len(rows) > limit else None)
 
@@ -258,15 +275,20 @@ def export_rows(
     now = utcnow()
     after: tuple[datetime, int] | None = None
     while True:
-        page = find(principal, f, after, limit=chunk, now=now)
-        answers: dict[int, dict[str, str | None]] = {}
+        page = find(principal, f, after, limit=chunk, now=now, with_verbatims=False)
         ids = [row.response_id for row in page.rows]
-        for rid, key, value, raw in db.session.execute(
-            select(Answer.response_id, Answer.step_key, Answer.value, Answer.raw_input).where(
-                Answer.response_id.in_(ids)
-            )
+        # The chunk's answers and comments in two queries: the steps' values and the verbatims.
+        answers: dict[int, dict[str, str | None]] = {}
+        spoken: dict[int, list[str]] = {}
+        for rid, key, value, raw, speech in db.session.execute(
+            select(Answer.response_id, Answer.step_key, Answer.value, Answer.raw_input, Answer.speech_result)
+            .where(_among(Answer.response_id, ids))
+            .order_by(Answer.id)
         ):
             answers.setdefault(rid, {})[key] = value if value is not None else raw
+            if speech is not None:
+                spoken.setdefault(rid, []).append(speech)
+        comments = _comments(ids) if ids else {}
         for row in page.rows:
             given = answers.get(row.response_id, {})
             yield {
@@ -292,7 +314,7 @@ def export_rows(
                 "extreme_low": row.extreme_low,
                 "extreme_high": row.extreme_high,
                 "task_status": row.task_status,
-                "verbatim": row.verbatim,
+                "verbatim": _verbatim(comments.get(row.response_id), spoken.get(row.response_id)),
             }
         # Nothing of this chunk is kept: the session holds no ORM objects for these rows.
         if page.next_cursor is None:
