@@ -6,6 +6,7 @@ jobs on Redis run by an RQ worker."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -329,6 +330,10 @@ def test_a_survey_left_unanswered_expires_as_partial_and_is_scored(texting: Text
     assert response.id == expired and response.disposition is Disposition.partial
     assert response.score is not None and response.score.csat == 2
     assert texting.reply("9") == []  # too late: nothing is open
+    # The export says which channel each response came by.
+    exported = texting.app.test_client().get("/api/exports/responses.jsonl", headers=KEY)
+    assert exported.status_code == 200, exported.text
+    assert [json.loads(line)["channel"] for line in exported.text.splitlines()] == ["sms"]
 
 
 def test_quiet_hours_hold_the_invitation_until_morning_in_the_callers_time_zone(texting: Texting) -> None:

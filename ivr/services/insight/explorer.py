@@ -36,7 +36,6 @@ from ivr.services.policy import Principal
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 1000
-CHANNEL = "voice"  # the only channel responses arrive on today (SMS comes next)
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,7 @@ class Found:
     flow: str
     flow_version: int
     language: str
+    channel: str  # voice or sms
     disposition: str
     csat: int | None
     nps: int | None
@@ -104,6 +104,7 @@ def _rows_query(principal: Principal, f: ResponseFilter, now: datetime) -> Selec
             FlowVersion.flow_key,
             FlowVersion.version,
             SurveyResponse.language,
+            SurveyResponse.channel,
             SurveyResponse.disposition,
             Score.csat,
             Score.nps,
@@ -129,8 +130,9 @@ def _rows_query(principal: Principal, f: ResponseFilter, now: datetime) -> Selec
 
 
 def _found(row: Any, verbatim: str | None = None) -> Found:
-    (rid, started, ended, sid, name, ref, team, queue, flow, version, language, disposition) = row[:12]
-    csat, nps, category, ces, resolved, sentiment, low, high, task_id, task_status = row[12:]
+    rid, started, ended, sid, name, ref, team, queue, flow, version = row[:10]
+    language, channel, disposition = row[10:13]
+    csat, nps, category, ces, resolved, sentiment, low, high, task_id, task_status = row[13:]
     return Found(
         response_id=rid,
         started_at=as_utc(started),
@@ -142,6 +144,7 @@ def _found(row: Any, verbatim: str | None = None) -> Found:
         flow=flow,
         flow_version=version,
         language=language,
+        channel=str(channel),
         disposition=str(disposition),
         csat=csat,
         nps=nps,
@@ -300,7 +303,7 @@ def export_rows(
                 "flow": row.flow,
                 "flow_version": row.flow_version,
                 "language": row.language,
-                "channel": CHANNEL,
+                "channel": row.channel,
                 "disposition": row.disposition,
                 "started_at": row.started_at.isoformat(),
                 "ended_at": row.ended_at.isoformat() if row.ended_at else None,
