@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
@@ -46,10 +47,26 @@ from ivr.services.policy import OPERATOR
 from ivr.settings import Settings
 from ivr.simulator import CallTranscript, SimulatedCall
 
-POSTGRES_URL = os.environ.get(
-    "IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/ivr_test"
+# Under pytest-xdist (`make test` runs two workers) each worker has a database and a Redis
+# database of its own: gw0 uses ivr_test_gw0 and Redis 15, gw1 ivr_test_gw1 and Redis 14, ...
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_INDEX = int(_WORKER[2:]) if _WORKER.startswith("gw") and _WORKER[2:].isdigit() else 0
+
+
+def _per_worker(postgres: str, redis: str) -> tuple[str, str]:
+    if not _WORKER:
+        return postgres, redis
+    url = sa.engine.make_url(postgres)
+    postgres = url.set(database=f"{url.database}_{_WORKER}").render_as_string(hide_password=False)
+    base, _, number = redis.rpartition("/")
+    redis = f"{base}/{max(0, int(number or 0) - _WORKER_INDEX)}"
+    return postgres, redis
+
+
+POSTGRES_URL, REDIS_URL = _per_worker(
+    os.environ.get("IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/ivr_test"),
+    os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
 )
-REDIS_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AUTH_TOKEN = "test-auth-token"
 SECRET_KEY = "test-secret-key-0123456789"
 API_KEY = "test-api-key"
