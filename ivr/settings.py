@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         "unreachable",
         "declined",
     ]
+    # A recovery follow-up goes to the caller this long after their callback task is closed
+    # with one of FOLLOW_UP_OUTCOMES (none: no follow-ups), asking FOLLOW_UP_FLOW.
+    follow_up_delay_hours: float = Field(default=24, ge=0, le=24 * 30)
+    follow_up_outcomes: Annotated[list[str], NoDecode] = ["resolved", "apologised", "compensated"]
+    follow_up_flow: str = "follow-up"
     task_root_causes: Annotated[list[str], NoDecode] = [
         "agent_behaviour",
         "agent_knowledge",
@@ -181,7 +186,7 @@ class Settings(BaseSettings):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
 
-    @field_validator("task_outcomes", "task_root_causes", mode="before")
+    @field_validator("task_outcomes", "task_root_causes", "follow_up_outcomes", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

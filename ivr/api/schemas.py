@@ -397,6 +397,24 @@ class ReportAgent(BaseModel):
     bottom_box_interval: Interval95 | None
 
 
+class ReportRecoveryRow(BaseModel):
+    label: str
+    followed_up: int = Field(
+        description="callback tasks closed in the period whose caller was sent a follow-up"
+    )
+    answered: int = Field(description="... who answered it")
+    recovered: int = Field(description="... and are now satisfied (CSAT 4-5)")
+    rate: float | None = Field(description="recovered / answered")
+
+
+class ReportRecovery(BaseModel):
+    total: ReportRecoveryRow
+    by_team: list[ReportRecoveryRow]
+    by_supervisor: list[ReportRecoveryRow]
+    by_root_cause: list[ReportRecoveryRow]
+    by_outcome: list[ReportRecoveryRow]
+
+
 class DashboardReport(BaseModel):
     start: Timestamp
     end: Timestamp
@@ -405,3 +423,4 @@ class DashboardReport(BaseModel):
     teams: list[ReportSlice]
     queues: list[ReportSlice]
     agents: list[ReportAgent]
+    recovery: ReportRecovery

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -69,6 +69,8 @@ class CallbackTask(Base):
     caller_number: Mapped[str | None] = mapped_column(String(64))
     # Two or more extreme lows from this caller in 30 days.
     at_risk: Mapped[bool] = mapped_column(default=False)
+    # At risk, followed up after the callback, and still not satisfied: sent to the CRM webhook.
+    likely_to_leave: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The people who claimed and closed it (users); None: nobody yet, or done from before users.
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[Timestamp | None]

@@ -48,6 +48,8 @@ class OutboundSurvey(Base):
         Enum(SurveyChannel, native_enum=False, length=16), default=SurveyChannel.voice
     )
     # By text: the survey response its invitation started.
+    # A recovery follow-up: the callback task whose caller this asks again (one per task).
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("callback_tasks.id"), unique=True)
     response_id: Mapped[int | None] = mapped_column(
         ForeignKey("survey_responses.id", ondelete="SET NULL"), unique=True
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, true
+from sqlalchemy import JSON, Enum, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
+from ivr.models.texts import SurveyChannel
 
 
 class Supervisor(Base):
@@ -44,6 +45,10 @@ class Team(Base):
     # A CRM endpoint that receives signed JSON events.
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    # How a caller is followed up after a callback task is closed: call (default) or sms.
+    follow_up_channel: Mapped[SurveyChannel | None] = mapped_column(
+        Enum(SurveyChannel, native_enum=False, length=16)
+    )
     # Deactivated rather than deleted, so history keeps the name; hidden from pick lists.
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)

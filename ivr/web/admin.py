@@ -203,6 +203,7 @@ def _team_page(team: Team | None) -> Page:
             "email": team.email,
             "phone": team.phone,
             "webhook_url": team.webhook_url,
+            "follow_up_channel": team.follow_up_channel.value if team.follow_up_channel else "voice",
         }
     )
     current = team.supervisor.name if team and team.supervisor else None
@@ -223,6 +224,7 @@ def _team_page(team: Team | None) -> Page:
                 webhook_url=_text(form.webhook_url),
                 # Secrets are never shown again: empty keeps the one set.
                 webhook_secret=form.webhook_secret.data or None,
+                follow_up_channel=form.follow_up_channel.data,
                 row_id=team.id if team else None,
                 new=team is None,
             )

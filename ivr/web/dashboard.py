@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ivr.models import utcnow
+from ivr.services.closed_loop import recovery
 from ivr.services.errors import DomainError, Invalid
 from ivr.services.insight import dashboard, filters
 from ivr.services.insight.dashboard import TrendWeek
@@ -151,6 +152,7 @@ def dashboard_page() -> str:
         moments=self_ratings.team_coaching_moments(who, period.start, team_id),
         forecasts=forecasts.compared(who, shown, now),
         to_forecast=forecasts.teams_to_forecast(who, now),
+        recovered=recovery.recovery(who, period.start, period.end, team_id),
     )
 
 

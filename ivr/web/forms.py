@@ -123,6 +123,11 @@ class TeamForm(FlaskForm):  # type: ignore[misc]
     phone = StringField("Pool phone", validators=[Optional(), Length(max=32), PHONE])
     webhook_url = URLField("Webhook URL", validators=[Optional(), Length(max=500), URL(require_tld=False)])
     webhook_secret = PasswordField("Webhook secret", validators=[Optional(), Length(max=128)])
+    follow_up_channel = SelectField(
+        "Follow-up after a callback",
+        choices=[SelectChoice("voice", "By phone call"), SelectChoice("sms", "By text message")],
+        description="How a caller is asked, after their callback task is closed, whether it won them back.",
+    )
 
 
 class AgentForm(FlaskForm):  # type: ignore[misc]

@@ -213,6 +213,9 @@ def close(task_id: int, by: User, outcome: str, root_cause: str, notes: str | No
     task.outcome, task.root_cause, task.notes = outcome, root_cause, (notes or "").strip() or None
     task.closed_by, task.closed_at = by, utcnow()
     task.events.append(CallbackTaskEvent(action="done", actor=by, detail=f"{outcome} / {root_cause}"))
+    from ivr.services.closed_loop import recovery  # it places outbound surveys, which need scoring
+
+    recovery.plan_follow_up(task)
     db.session.commit()
     return task
 

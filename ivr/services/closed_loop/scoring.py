@@ -17,7 +17,7 @@ from ivr.flows.compiled import CompiledFlow
 from ivr.flows.conditions import SENTIMENT
 from ivr.flows.schema import RatingStep
 from ivr.models import Recording, Score, Sentiment, SurveyResponse, utcnow
-from ivr.services.closed_loop import callback_tasks, feedback, notifications, sentiment
+from ivr.services.closed_loop import callback_tasks, feedback, notifications, recovery, sentiment
 from ivr.services.conversation.answer_values import answer_values
 from ivr.services.conversation.flow_versions import registry
 
@@ -128,6 +128,7 @@ def score(response_id: int) -> Scored | None:
         if score.extreme_low
         else None
     )
+    recovery.after_scoring(response, score)
     planned = notifications.take_planned()
     db.session.commit()
     return Scored(

@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select
 
 from ivr.extensions import db
 from ivr.models import Agent, Score, SurveyResponse, utcnow
+from ivr.services.closed_loop import recovery
 from ivr.services.errors import Invalid
 from ivr.services.insight import dashboard, filters
 from ivr.services.insight.measures import PERIOD_CHOICES, Counts, Interval, period_for
@@ -215,4 +216,29 @@ def dashboard_report(
             }
             for row in board.league
         ],
+        "recovery": _recovery(recovery.recovery(principal, period.start, period.end, team_id_of(chosen))),
+    }
+
+
+def team_id_of(chosen: int | str | None) -> int | None:
+    """The one team chosen, if any (not "no team")."""
+    return chosen if isinstance(chosen, int) else None
+
+
+def _recovery(found: recovery.Recovery) -> dict[str, Any]:
+    def row(r: recovery.RecoveryRow) -> dict[str, Any]:
+        return {
+            "label": r.label,
+            "followed_up": r.followed_up,
+            "answered": r.answered,
+            "recovered": r.recovered,
+            "rate": r.rate,
+        }
+
+    return {
+        "total": row(found.total),
+        "by_team": [row(r) for r in found.by_team],
+        "by_supervisor": [row(r) for r in found.by_supervisor],
+        "by_root_cause": [row(r) for r in found.by_root_cause],
+        "by_outcome": [row(r) for r in found.by_outcome],
     }

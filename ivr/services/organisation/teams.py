@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ivr.extensions import db
 from ivr.models import Agent, Channel, FeedbackDelivery, Supervisor, Team
+from ivr.models.texts import SurveyChannel
 from ivr.services.errors import Conflict, Invalid, NotFound
 
 R = TypeVar("R", Supervisor, Team, Agent)
@@ -94,11 +95,17 @@ def save_team(
     phone: str | None = None,
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
+    follow_up_channel: str | None = None,
     *,
     row_id: int | None = None,
     new: bool = False,
 ) -> Team:
     team = _row(Team, "name", name, row_id, new, "team")
+    if follow_up_channel is not None:
+        if follow_up_channel not in set(SurveyChannel):
+            db.session.rollback()
+            raise Invalid("a follow-up goes by voice or by sms", "follow_up_channel")
+        team.follow_up_channel = SurveyChannel(follow_up_channel)
     if team.channels is None:
         team.channels = []
     if supervisor is not None:
