@@ -51,9 +51,10 @@ def begin_survey(request: StartRequest) -> Turn:
     rules exclude is thanked and not asked (disposition suppressed). A repeated delivery of the
     same start asks the current question again. Raises NotFound for an unknown flow.
     """
-    compiled = registry().flows.get(request.flow_id or settings().default_flow)
-    if compiled is None:
+    published = registry().current(request.flow_id or settings().default_flow)
+    if published is None:
         raise NotFound(f"unknown flow {request.flow_id!r}")
+    compiled, version_id = published.compiled, published.version_id
     language = compiled.language_or_default(request.language)
     source = LanguageSource.ivr if request.language == language else LanguageSource.default
 
@@ -68,7 +69,6 @@ def begin_survey(request: StartRequest) -> Turn:
     refs = [*request.chain, *([request.agent_ref] if request.agent_ref else [])]
     agents = [records.upsert_agent(ref, "a survey webhook") for ref in refs]
     agent_id = _record_chain(call_id, agents, request.queue, settings().agent_credit_rule)
-    version_id = registry().version_id(compiled)
 
     # Work out the first question before the INSERT, so the row is written once.
     state = SurveyState(
