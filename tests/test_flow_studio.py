@@ -65,7 +65,7 @@ def test_import_lists_every_problem_and_publishes_nothing(app: Flask, tmp_path: 
     cli.invoke(args=["flows", "import"])
     cli.invoke(args=["flows", "export", str(tmp_path)])
     path = tmp_path / "callflows" / f"{FLOW}.yaml"
-    text = path.read_text().replace("when: resolved == no", "when: comment == recorded")
+    text = path.read_text().replace("when: resolved == no", "when: comment == 'recorded'")
     path.write_text(text.replace("prompt: nps.question", "prompt: nps.unknown"))
     result = cli.invoke(args=["flows", "import", str(tmp_path)])
     assert result.exit_code == 1
@@ -116,7 +116,7 @@ def test_a_publish_reaches_new_calls_while_running_surveys_keep_their_version(
 def test_a_condition_on_a_later_step_is_an_error_on_that_step_and_blocks_publish(app: Flask) -> None:
     with app.app_context():
         draft = drafts.draft(FLOW)
-        broken = draft.yaml_text.replace("when: resolved == no", "when: comment == recorded")
+        broken = draft.yaml_text.replace("when: resolved == no", "when: comment == 'recorded'")
         broken = broken.replace("prompt: nps.question", "prompt: nps.unknown")
         saved = drafts.save_draft(FLOW, broken, None, OPERATOR)
         found = [(p.step, p.field, p.message) for p in saved.errors]

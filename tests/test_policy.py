@@ -66,6 +66,8 @@ def world(app_factory: Any, twilio_api: Any) -> dict[str, Any]:
             "team_id": db.session.scalar(db.select(Team.id).order_by(Team.id)),
             "agent_id": db.session.scalar(db.select(Agent.id).order_by(Agent.id)),
             "filename": "app.css",
+            "flow_key": "post-call-csat",
+            "number": 1,
         }
     return {"app": app, "keys": keys, "ids": ids}
 

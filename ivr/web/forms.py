@@ -116,3 +116,24 @@ class AgentForm(FlaskForm):  # type: ignore[misc]
     team = SelectField("Team", choices=[SelectChoice("", "No team")])
     email = EmailField("Email", validators=[Optional(), Length(max=255), EMAIL])
     feedback_delivery = RadioField("Feedback", choices=DELIVERIES, default=FeedbackDelivery.digest.value)
+
+
+class DraftForm(FlaskForm):  # type: ignore[misc]
+    """The flow editor: the document as YAML and the change note; the prompt texts are fields
+    named text.<language>.<prompt key>, one per language and prompt (built by the template)."""
+
+    document = TextAreaField(
+        "Flow document (YAML)",
+        validators=[Length(max=200_000)],
+        description="Checked as you type: every problem is listed with its step and field.",
+        render_kw={"rows": 28, "spellcheck": "false", "autocapitalize": "off"},
+    )
+    note = StringField(
+        "Change note",
+        validators=[Optional(), Length(max=2000)],
+        description="What changed and why: kept with the version and in the audit log.",
+    )
+
+
+class RollbackForm(FlaskForm):  # type: ignore[misc]
+    note = StringField("Why roll back", validators=[Optional(), Length(max=2000)])

@@ -11,6 +11,7 @@ PAGES = [
     ("web.agent_home", "My feedback"),
     ("web.tasks", "Callback inbox"),
     ("web.responses", "Responses"),
+    ("web.flows", "Flows"),
     ("web.admin_users", "Admin"),
 ]
 
