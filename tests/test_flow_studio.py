@@ -14,6 +14,7 @@ from ivr.extensions import db
 from ivr.models import FlowAuditEntry, FlowVersion, SurveyResponse
 from ivr.services.errors import Conflict
 from ivr.services.flow_studio import drafts
+from ivr.services.insight import responses
 from ivr.services.policy import OPERATOR
 from tests.helpers import ALICE, Twilio, rows, says
 
@@ -129,3 +130,32 @@ def test_a_condition_on_a_later_step_is_an_error_on_that_step_and_blocks_publish
         with pytest.raises(Conflict, match="error"):
             drafts.publish(FLOW, "try", OPERATOR)
         assert len(rows(app, FlowVersion)) == 1
+
+
+def test_flask_simulate_tries_an_old_version_as_a_test_response(app: Flask, live_server: str) -> None:
+    with app.app_context():
+        drafts.save_draft(FLOW, None, {"en": {"nps.question": NEW_NPS}}, OPERATOR)
+        drafts.publish(FLOW, "Shorter NPS question", OPERATOR)
+    result = app.test_cli_runner().invoke(
+        args=[
+            "simulate",
+            "--url",
+            live_server,
+            "--flow-version",
+            "1",
+            "--keys",
+            "1 0 2 !",
+            "--call-sid",
+            "CA-try",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"  caller hears: {OLD_NPS}" in " ".join(result.output.splitlines())
+    assert "test response" in result.output
+    with app.app_context():
+        response = db.session.scalar(select(SurveyResponse).filter_by(survey_call_sid="CA-try"))
+        assert response is not None and response.is_test and response.flow_version.version == 1
+        assert response.scored_at is not None and response.score is None  # scored, nothing written
+        assert responses.find_responses(OPERATOR) == []  # in no list
+    wrong = app.test_cli_runner().invoke(args=["simulate", "--url", live_server, "--flow-version", "9"])
+    assert wrong.exit_code != 0 and "has no version 9" in wrong.output

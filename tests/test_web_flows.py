@@ -23,6 +23,7 @@ FLOW_PAGES = [
     f"/flows/{FLOW}",
     f"/flows/{FLOW}/draft",
     f"/flows/{FLOW}/diff",
+    f"/flows/{FLOW}/try",
 ]
 
 
@@ -153,3 +154,40 @@ def test_agents_and_supervisors_get_404_on_every_flow_page(
         answer = page.request.get(live_server + path)
         assert answer.status == 404, path
     # Every POST too, with every role: tests/test_policy.py walks the routes.
+
+
+def test_trying_a_draft_gives_the_answers_and_score_of_a_whole_call(
+    app: Flask, live_server: str, page: Page, twilio: Twilio
+) -> None:
+    make_user(app, ADMIN, "admin")
+    sign_in(page, live_server, ADMIN, path=f"/flows/{FLOW}/draft")
+    page.get_by_label("nps.question (en)").fill(NEW_NPS)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Draft saved.")).to_be_visible()
+    page.goto(f"{live_server}/flows/{FLOW}")
+    page.get_by_role("link", name="Try it").click()
+    page.get_by_label("Version to try").select_option("draft")
+    page.get_by_label("Language").select_option("en")
+    for key in ["1", "2", "1"]:
+        page.get_by_role("button", name=f"Press {key}").click()
+    page.get_by_role("button", name="Hang up").click()
+    expect(page.get_by_label("Caller's answers")).to_have_value("1 2 1 hangup")
+    page.get_by_role("button", name="Call").click()
+    expect(page.get_by_role("list", name="Turns")).to_contain_text(NEW_NPS)
+    shown = page.get_by_role("table", name="The test response's answers").get_by_role("row")
+    expect(shown).to_have_count(4)
+    panel = [row.split("\t")[:2] for row in shown.all_inner_texts()[1:]]
+    decision = page.get_by_label("Scoring decision")
+    expect(decision).to_contain_text(re.compile(r"Extreme low\s*yes"))
+    expect(decision).to_contain_text("due within 24 hours")
+
+    # The same answers through a whole call on the published flow: the same answers and score.
+    twilio.play(ALICE, ["1", "2", "1", "!"], call_sid="CA-real")
+    with app.app_context():
+        real = db.session.scalar(select(SurveyResponse).filter_by(survey_call_sid="CA-real"))
+        assert real is not None and real.score is not None and real.score.extreme_low
+        assert panel == [[a.step_key, a.value] for a in real.answers]
+        expect(decision).to_contain_text(re.compile(rf"CSAT\s*{real.score.csat}\s*NPS"))
+        expect(decision).to_contain_text(re.compile(rf"NPS\s*{real.score.nps}\s*Resolved"))
+        tried = db.session.scalars(select(SurveyResponse).where(SurveyResponse.is_test)).all()
+        assert [(r.flow_version.flow_key, r.score) for r in tried] == [(f"{FLOW}.draft", None)]

@@ -163,6 +163,7 @@ ROUTES: dict[str, Rule] = {
     "web.flow_publish": ADMINS,
     "web.flow_rollback": ADMINS,
     "web.flow_diff": ADMINS,
+    "web.flow_try": ADMINS,
     "api.openapi": Access.public,
     "health.healthz": Access.public,
     "health.readyz": Access.public,
@@ -219,7 +220,10 @@ def _agent_condition(principal: Principal, agent_column: Any) -> ColumnElement[b
 
 
 def scope_responses(principal: Principal, query: Q) -> Q:
-    return query.where(_agent_condition(principal, SurveyResponse.agent_id))
+    """The responses this principal may see; try-outs from the flow studio are nobody's."""
+    return query.where(
+        _agent_condition(principal, SurveyResponse.agent_id), SurveyResponse.is_test.is_(False)
+    )
 
 
 def scope_feedback(principal: Principal, query: Q) -> Q:

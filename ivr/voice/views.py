@@ -49,8 +49,15 @@ def survey_start() -> Response:
         chain=tuple(ref for ref in chain if ref)[: form.CHAIN],
         from_number=form.text("From", form.NUMBER),
         to_number=form.text("To", form.NUMBER),
+        test_version_id=_test_version(),
     )
     return xml(render_turn(retry_on_disconnect(start_survey, start)))
+
+
+def _test_version() -> int | None:
+    """`test_version=<id>`: a try-out from the flow studio or `flask simulate --flow-version`."""
+    value = form.arg("test_version", 12)
+    return int(value) if value and value.isdigit() else None
 
 
 @bp.post("/survey/<int:response_id>/<step_key>")

@@ -9,12 +9,13 @@ from typing import Any
 import yaml
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from ivr.services.errors import DomainError, NotFound
-from ivr.services.flow_studio import drafts
+from ivr.services.flow_studio import drafts, trial
 from ivr.services.flow_studio.files import dump_yaml
 from ivr.web import bp
-from ivr.web.forms import DraftForm, RollbackForm
+from ivr.web.forms import DraftForm, RollbackForm, TryForm
 from ivr.web.sessions import principal
 
 Page = str | Response | tuple[str, int]
@@ -209,3 +210,29 @@ def flow_diff(flow_key: str) -> str:
         after=after,
         diff=drafts.diff(flow_key, before, after),
     )
+
+
+@bp.route("/flows/<flow_key>/try", methods=["GET", "POST"])
+def flow_try(flow_key: str) -> Page:
+    """The phone panel: a whole call on the draft or a version through the signed webhooks."""
+    record = _found(drafts.record, flow_key)
+    numbers = [row.version for row, _ in drafts.versions(flow_key)]
+    form = TryForm()
+    form.version.choices = ([SelectChoice("draft", "The draft")] if record.draft_yaml is not None else []) + [
+        SelectChoice(str(n), f"Version {n}" + (" (published)" if n == numbers[0] else "")) for n in numbers
+    ]
+    languages = drafts.draft(flow_key).languages
+    form.language.choices = [SelectChoice(lang, lang) for lang in languages]
+    result = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            version = trial.version_for(flow_key, form.version.data)
+            result = trial.try_call(version, trial.parse_actions(form.keys.data or ""), form.language.data)
+        except DomainError as exc:
+            message = exc.message[:1].upper() + exc.message[1:] + "."
+            (form.version if "version" in exc.fields else form.keys).errors.append(message)
+            status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("flow_try.html", flow_key=flow_key, form=form, trial=result), status

@@ -137,3 +137,19 @@ class DraftForm(FlaskForm):  # type: ignore[misc]
 
 class RollbackForm(FlaskForm):  # type: ignore[misc]
     note = StringField("Why roll back", validators=[Optional(), Length(max=2000)])
+
+
+class TryForm(FlaskForm):  # type: ignore[misc]
+    """The phone panel: which version, which language, and what the caller does, in order."""
+
+    version = SelectField("Version to try")
+    language = SelectField("Language")
+    keys = StringField(
+        "Caller's answers",
+        validators=[Optional(), Length(max=2000)],
+        description=(
+            'In order, space separated: keys (5, 10#), say:five ("say:very good@0.4" with a '
+            'confidence), rec:8 or "rec:8:It was slow" for a comment, silence, hangup.'
+        ),
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )

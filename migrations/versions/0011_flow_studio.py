@@ -52,6 +52,9 @@ def upgrade():
     with op.batch_alter_table('flow_audit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_flow_audit_flow_key'), ['flow_key'], unique=False)
 
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_test', sa.Boolean(), server_default=sa.false(), nullable=False))
+
     op.execute(
         "INSERT INTO flows (key, current_version_id) "
         "SELECT flow_key, MAX(id) FROM flow_versions GROUP BY flow_key"
@@ -59,6 +62,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.drop_column('is_test')
     with op.batch_alter_table('flow_audit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_flow_audit_flow_key'))
     op.drop_table('flow_audit')

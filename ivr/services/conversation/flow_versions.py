@@ -23,7 +23,7 @@ from ivr.extensions import db
 from ivr.flows import CompiledFlow, load_catalog
 from ivr.flows.routing import load_front_door
 from ivr.models import FlowRecord, FlowVersion
-from ivr.services.errors import Invalid
+from ivr.services.errors import Invalid, NotFound
 
 SEEDED_BY = "the call flow files (first use)"
 
@@ -113,6 +113,12 @@ class FlowRegistry:
             row = db.session.get_one(FlowVersion, version_id)
             self._by_version[version_id] = CompiledFlow.from_definition(row.definition)
         return self._by_version[version_id]
+
+    def for_test(self, version_id: int) -> CompiledFlow:
+        """Any version (a draft's too) for a try-out; NotFound when there is none."""
+        if version_id not in self._by_version and db.session.get(FlowVersion, version_id) is None:
+            raise NotFound(f"there is no flow version {version_id} to try")
+        return self.for_version(version_id)
 
     def flow_ids(self) -> list[str]:
         """Every flow: published ones and those only in the files."""

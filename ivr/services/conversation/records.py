@@ -106,6 +106,7 @@ def insert_response(
     agent_id: int | None = None,
     current_step: str | None = None,
     ended_at: datetime | None = None,
+    is_test: bool = False,
 ) -> int | None:
     """The survey response on the leg `survey_call_sid`; None when that leg already has one."""
     response_id = insert_ignore(
@@ -121,6 +122,7 @@ def insert_response(
             "disposition": disposition,
             "current_step": current_step,
             "ended_at": ended_at,
+            "is_test": is_test,
         },
         ["survey_call_sid"],
     )

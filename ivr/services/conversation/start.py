@@ -32,6 +32,8 @@ class StartRequest:
     to_number: str | None = None
     # Agents the call went through before `agent_ref`, in order (transfers, from a CTI).
     chain: tuple[str, ...] = ()
+    # A try-out of this flow version (a row id): the response is a test response.
+    test_version_id: int | None = None
 
 
 def start_survey(request: StartRequest) -> Turn:
@@ -51,10 +53,13 @@ def begin_survey(request: StartRequest) -> Turn:
     rules exclude is thanked and not asked (disposition suppressed). A repeated delivery of the
     same start asks the current question again. Raises NotFound for an unknown flow.
     """
-    published = registry().current(request.flow_id or settings().default_flow)
-    if published is None:
-        raise NotFound(f"unknown flow {request.flow_id!r}")
-    compiled, version_id = published.compiled, published.version_id
+    if request.test_version_id is not None:
+        compiled, version_id = registry().for_test(request.test_version_id), request.test_version_id
+    else:
+        published = registry().current(request.flow_id or settings().default_flow)
+        if published is None:
+            raise NotFound(f"unknown flow {request.flow_id!r}")
+        compiled, version_id = published.compiled, published.version_id
     language = compiled.language_or_default(request.language)
     source = LanguageSource.ivr if request.language == language else LanguageSource.default
 
@@ -96,6 +101,7 @@ def begin_survey(request: StartRequest) -> Turn:
         disposition=state.disposition,
         current_step=state.current_step,
         ended_at=state.ended_at,
+        is_test=request.test_version_id is not None,
     )
     if response_id is None:
         # A repeated start (Twilio retried): ask the current question again.
