@@ -128,6 +128,7 @@ def _response_counts(flow_key: str | None = None) -> dict[tuple[str, int], int]:
     query = (
         select(FlowVersion.flow_key, FlowVersion.version, func.count(SurveyResponse.id))
         .join(SurveyResponse, SurveyResponse.flow_version_id == FlowVersion.id)
+        .where(SurveyResponse.is_test.is_(False))
         .group_by(FlowVersion.flow_key, FlowVersion.version)
     )
     if flow_key is not None:
