@@ -3,7 +3,10 @@ calls through the signed webhooks hear what was published; nobody else sees the 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
+import wave
 
 import pytest
 from flask import Flask
@@ -191,3 +194,72 @@ def test_trying_a_draft_gives_the_answers_and_score_of_a_whole_call(
         expect(decision).to_contain_text(re.compile(rf"NPS\s*{real.score.nps}\s*Resolved"))
         tried = db.session.scalars(select(SurveyResponse).where(SurveyResponse.is_test)).all()
         assert [(r.flow_version.flow_key, r.score) for r in tried] == [(f"{FLOW}.draft", None)]
+
+
+def _wav(seconds: float) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(1)
+        sound.setframerate(8000)
+        sound.writeframes(b"\x80" * int(8000 * seconds))
+    return buffer.getvalue()
+
+
+def test_an_uploaded_recording_is_played_then_removed_for_text_to_speech(
+    app: Flask, live_server: str, page: Page, twilio: Twilio
+) -> None:
+    make_user(app, ADMIN, "admin")
+    sign_in(page, live_server, ADMIN, path=f"/flows/{FLOW}/draft")
+    expect(page.get_by_text("No recordings: every prompt is spoken")).to_be_visible()
+    page.get_by_label("Prompt", exact=True).select_option("csat.question")
+    page.get_by_label("Language of the recording").select_option("en")
+    upload = page.get_by_label("Recording (MP3 or WAV)")
+    # Not a recording at all, then one too long: refused, the reason next to the field.
+    upload.set_input_files(
+        files=[{"name": "csat.mp3", "mimeType": "audio/mpeg", "buffer": b"not an mp3" * 100}]
+    )
+    page.get_by_role("button", name="Upload recording").click()
+    expect(page.get_by_label("Recording (MP3 or WAV)")).to_have_accessible_description(
+        re.compile("This is not a MP3 file that can be played")
+    )
+    page.get_by_label("Prompt", exact=True).select_option("csat.question")
+    page.get_by_label("Recording (MP3 or WAV)").set_input_files(
+        files=[{"name": "long.wav", "mimeType": "audio/wav", "buffer": _wav(150)}]
+    )
+    page.get_by_role("button", name="Upload recording").click()
+    expect(page.get_by_label("Recording (MP3 or WAV)")).to_have_accessible_description(
+        re.compile("lasts 150.0 seconds")
+    )
+    recording = _wav(1.5)
+    page.get_by_label("Prompt", exact=True).select_option("csat.question")
+    page.get_by_label("Recording (MP3 or WAV)").set_input_files(
+        files=[{"name": "csat.wav", "mimeType": "audio/wav", "buffer": recording}]
+    )
+    page.get_by_role("button", name="Upload recording").click()
+    expect(page.get_by_text("Recording of csat.question (en) uploaded")).to_be_visible()
+    expect(page.get_by_label("Recording of csat.question (en)")).to_be_visible()
+    page.get_by_label("Change note").fill("A recorded CSAT question")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Version 2 published")).to_be_visible()
+
+    # The next call plays it: <Play> with a URL that serves the very bytes uploaded.
+    _, first = twilio.post(ALICE, {"CallSid": "CA-recorded"})
+    assert first is not None
+    plays = [node.text or "" for node in first.iter("Play")]
+    digest = hashlib.sha256(recording).hexdigest()
+    assert len(plays) == 1 and f"/voice/prompts/en/{digest}.wav?v={digest[:12]}" in plays[0]
+    assert not any("How satisfied were you" in text for text in says(first))
+    served = twilio.client.get(plays[0].removeprefix("http://localhost"))
+    assert served.status_code == 200 and served.data == recording and served.mimetype == "audio/wav"
+
+    # Removed: spoken again from the next publish.
+    page.goto(f"{live_server}/flows/{FLOW}/draft")
+    page.get_by_role("button", name="Remove recording of csat.question (en)").click()
+    expect(page.get_by_text("No recordings: every prompt is spoken")).to_be_visible()
+    page.get_by_label("Change note").fill("Back to text-to-speech")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Version 3 published")).to_be_visible()
+    _, spoken = twilio.post(ALICE, {"CallSid": "CA-spoken"})
+    assert spoken is not None and not list(spoken.iter("Play"))
+    assert any("How satisfied were you" in text for text in says(spoken))

@@ -7,7 +7,7 @@ from ivr.models.callback_tasks import CallbackTask, CallbackTaskEvent, RootCause
 from ivr.models.calls import AgentLeg, Call
 from ivr.models.consent import DoNotSurvey, ListSource
 from ivr.models.feedback import FeedbackItem, FeedbackKind
-from ivr.models.flows import FlowAction, FlowAuditEntry, FlowRecord, FlowVersion
+from ivr.models.flows import FlowAction, FlowAuditEntry, FlowRecord, FlowVersion, PromptAudio
 from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
 from ivr.models.outbound import OutboundState, OutboundSurvey
 from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
@@ -43,6 +43,7 @@ __all__ = [
     "NotificationStatus",
     "OutboundState",
     "OutboundSurvey",
+    "PromptAudio",
     "Recording",
     "Role",
     "RootCause",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -52,6 +52,9 @@ class FlowRecord(Base):
     draft_yaml: Mapped[str | None] = mapped_column(Text)
     draft_prompts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The version the draft started from: its voices, speech words and audio go with the draft.
+    # Recordings changed on the draft: language -> prompt key -> "<file>?v=<hash>", or None for a
+    # recording removed (the prompt is spoken again).
+    draft_audio: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     draft_base_version_id: Mapped[int | None] = mapped_column(ForeignKey("flow_versions.id"))
     draft_saved_by: Mapped[str | None] = mapped_column(String(255))
     draft_saved_at: Mapped[Timestamp | None]
@@ -76,3 +79,19 @@ class FlowAuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class PromptAudio(Base):
+    """A recorded prompt uploaded in the flow studio, stored by content: a version names it by
+    its sha256, so it never changes under a published flow and every machine can serve it."""
+
+    __tablename__ = "prompt_audio"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    seconds: Mapped[float] = mapped_column(Float)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)

@@ -164,6 +164,8 @@ ROUTES: dict[str, Rule] = {
     "web.flow_rollback": ADMINS,
     "web.flow_diff": ADMINS,
     "web.flow_try": ADMINS,
+    "web.flow_audio_upload": ADMINS,
+    "web.flow_audio_remove": ADMINS,
     "api.openapi": Access.public,
     "health.healthz": Access.public,
     "health.readyz": Access.public,

@@ -12,10 +12,10 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from ivr.services.errors import DomainError, NotFound
-from ivr.services.flow_studio import drafts, trial
+from ivr.services.flow_studio import audio, drafts, trial
 from ivr.services.flow_studio.files import dump_yaml
 from ivr.web import bp
-from ivr.web.forms import DraftForm, RollbackForm, TryForm
+from ivr.web.forms import AudioForm, DraftForm, RemoveAudioForm, RollbackForm, TryForm
 from ivr.web.sessions import principal
 
 Page = str | Response | tuple[str, int]
@@ -62,10 +62,27 @@ def _posted_prompts() -> dict[str, dict[str, str]]:
     return texts
 
 
-def _editor(draft: drafts.Draft, form: DraftForm, status: int = 200) -> tuple[str, int]:
+def _audio_form(draft: drafts.Draft, form: AudioForm | None = None) -> AudioForm:
+    form = form or AudioForm()
+    form.prompt.choices = [SelectChoice(key, key) for key in draft.prompt_keys()]
+    form.language.choices = [SelectChoice(lang, lang) for lang in draft.languages]
+    return form
+
+
+def _editor(
+    draft: drafts.Draft, form: DraftForm, status: int = 200, audio_form: AudioForm | None = None
+) -> tuple[str, int]:
     if not form.document.data:
         form.document.data = draft.yaml_text
-    return render_template("flow_draft.html", draft=draft, form=form, kinds=STEP_KINDS), status
+    page = render_template(
+        "flow_draft.html",
+        draft=draft,
+        form=form,
+        kinds=STEP_KINDS,
+        audio_form=_audio_form(draft, audio_form),
+        remove_form=RemoveAudioForm(),
+    )
+    return page, status
 
 
 @bp.get("/flows/<flow_key>/draft")
@@ -80,7 +97,9 @@ def flow_draft_check(flow_key: str) -> str:
     merged = {lang: dict(texts) for lang, texts in saved.prompts.items()}
     for lang, texts in _posted_prompts().items():
         merged.setdefault(lang, {}).update(texts)
-    checked = drafts.checked(flow_key, request.form.get("document", ""), merged, saved.base)
+    checked = drafts.checked(
+        flow_key, request.form.get("document", ""), merged, saved.base, True, saved.audio
+    )
     return render_template("_flow_check.html", draft=checked)
 
 
@@ -236,3 +255,34 @@ def flow_try(flow_key: str) -> Page:
     elif request.method == "POST":
         status = 422
     return render_template("flow_try.html", flow_key=flow_key, form=form, trial=result), status
+
+
+@bp.post("/flows/<flow_key>/audio")
+def flow_audio_upload(flow_key: str) -> Page:
+    """Upload a recorded prompt onto the draft; the reason next to the field when it is refused."""
+    draft = _found(drafts.draft, flow_key)
+    form = _audio_form(draft)
+    if form.validate_on_submit():
+        upload = form.audio.data
+        try:
+            audio.upload(
+                flow_key, form.language.data, form.prompt.data, upload.filename or "", upload.read(), _who()
+            )
+        except DomainError as exc:
+            message = exc.message[:1].upper() + exc.message[1:] + "."
+            target = {"language": form.language, "prompt": form.prompt}.get(next(iter(exc.fields), ""))
+            (target or form.audio).errors.append(message)
+        else:
+            flash(f"Recording of {form.prompt.data} ({form.language.data}) uploaded: publish to play it.")
+            return redirect(url_for("web.flow_draft", flow_key=flow_key), 303)
+    return _editor(draft, DraftForm(formdata=None), 422, form)
+
+
+@bp.post("/flows/<flow_key>/audio/remove")
+def flow_audio_remove(flow_key: str) -> Response:
+    _found(drafts.record, flow_key)
+    form = RemoveAudioForm()
+    if form.validate_on_submit() and form.prompt.data and form.language.data:
+        audio.remove(flow_key, form.language.data, form.prompt.data, _who())
+        flash(f"Recording of {form.prompt.data} ({form.language.data}) removed: it is spoken once published.")
+    return redirect(url_for("web.flow_draft", flow_key=flow_key), 303)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -153,3 +155,21 @@ class TryForm(FlaskForm):  # type: ignore[misc]
         ),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
+
+
+class AudioForm(FlaskForm):  # type: ignore[misc]
+    """A recorded prompt for one prompt and language (choices set by the view)."""
+
+    prompt = SelectField("Prompt")
+    language = SelectField("Language of the recording")
+    audio = FileField(
+        "Recording (MP3 or WAV)",
+        validators=[FileRequired("Choose an .mp3 or .wav file.")],
+        description="At most 5 MB and 120 seconds; it is played instead of the text once published.",
+        render_kw={"accept": ".mp3,.wav,audio/mpeg,audio/wav"},
+    )
+
+
+class RemoveAudioForm(FlaskForm):  # type: ignore[misc]
+    prompt = HiddenField()
+    language = HiddenField()

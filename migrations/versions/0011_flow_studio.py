@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('current_version_id', sa.Integer(), nullable=False),
     sa.Column('draft_yaml', sa.Text(), nullable=True),
     sa.Column('draft_prompts', sa.JSON(), nullable=True),
+    sa.Column('draft_audio', sa.JSON(), nullable=True),
     sa.Column('draft_base_version_id', sa.Integer(), nullable=True),
     sa.Column('draft_saved_by', sa.String(length=255), nullable=True),
     sa.Column('draft_saved_at', sa.DateTime(timezone=True), nullable=True),
@@ -52,6 +53,18 @@ def upgrade():
     with op.batch_alter_table('flow_audit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_flow_audit_flow_key'), ['flow_key'], unique=False)
 
+    op.create_table('prompt_audio',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=32), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('seconds', sa.Float(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=255), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_prompt_audio')),
+    sa.UniqueConstraint('digest', name=op.f('uq_prompt_audio_digest'))
+    )
     with op.batch_alter_table('survey_responses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_test', sa.Boolean(), server_default=sa.false(), nullable=False))
 
@@ -67,6 +80,7 @@ def downgrade():
     with op.batch_alter_table('flow_audit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_flow_audit_flow_key'))
     op.drop_table('flow_audit')
+    op.drop_table('prompt_audio')
     op.drop_table('flows')
     # Republished content repeats a hash: keep the first version of each content.
     op.execute(

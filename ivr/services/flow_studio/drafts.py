@@ -47,6 +47,15 @@ class Draft:
     saved: bool
     problems: list[FlowProblem] = field(default_factory=list)
     document: dict[str, Any] | None = None
+    # Recordings changed on the draft: language -> prompt key -> "<file>?v=<hash>" or None (removed).
+    audio: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+    def recording(self, language: str, prompt_key: str) -> str | None:
+        """The recording the prompt plays in this language once published; None: spoken."""
+        changed = self.audio.get(language, {})
+        if prompt_key in changed:
+            return changed[prompt_key]
+        return CompiledFlow.from_definition(self.base.definition).audio_file(language, prompt_key)
 
     @property
     def errors(self) -> list[FlowProblem]:
@@ -175,18 +184,25 @@ def draft(flow_key: str) -> Draft:
     row = record(flow_key)
     if row.draft_yaml is not None and row.draft_base_version_id is not None:
         base = db.session.get_one(FlowVersion, row.draft_base_version_id)
-        return checked(flow_key, row.draft_yaml, dict(row.draft_prompts or {}), base, saved=True)
+        return checked(
+            flow_key, row.draft_yaml, dict(row.draft_prompts or {}), base, True, dict(row.draft_audio or {})
+        )
     base = db.session.get_one(FlowVersion, row.current_version_id)
     compiled = CompiledFlow.from_definition(base.definition)
     return checked(flow_key, document_yaml(compiled.flow), compiled.prompts, base, saved=False)
 
 
 def checked(
-    flow_key: str, yaml_text: str, prompts: dict[str, dict[str, str]], base: FlowVersion, saved: bool = False
+    flow_key: str,
+    yaml_text: str,
+    prompts: dict[str, dict[str, str]],
+    base: FlowVersion,
+    saved: bool = False,
+    audio: dict[str, dict[str, str | None]] | None = None,
 ) -> Draft:
     """The draft with every problem the loader finds (errors and warnings, each with its step
     and field), without saving anything."""
-    result = Draft(flow_key, yaml_text, prompts, base, saved)
+    result = Draft(flow_key, yaml_text, prompts, base, saved, audio=audio or {})
     name = f"{flow_key} (draft)"
     if len(yaml_text) > MAX_YAML:
         result.problems = [FlowProblem(name, f"the document is longer than {MAX_YAML} characters")]
@@ -197,7 +213,7 @@ def checked(
         result.problems = [FlowProblem(name, f"not valid YAML: {exc}")]
         return result
     result.document = document if isinstance(document, dict) else None
-    result.problems = check_flow(document, catalog(base, prompts), name)
+    result.problems = check_flow(document, catalog(base, prompts, result.audio), name)
     if result.document is not None and result.document.get("id") != flow_key:
         result.problems.insert(
             0, FlowProblem(name, f"the id must stay {flow_key!r} (a new flow is a new file)", field="id")
@@ -205,14 +221,25 @@ def checked(
     return result
 
 
-def catalog(base: FlowVersion, prompts: dict[str, dict[str, str]]) -> PromptCatalog:
-    """The draft's prompt texts with its base version's voices, speech words and audio."""
+def catalog(
+    base: FlowVersion,
+    prompts: dict[str, dict[str, str]],
+    audio: dict[str, dict[str, str | None]] | None = None,
+) -> PromptCatalog:
+    """The draft's prompt texts and recordings with its base version's voices and speech words."""
     compiled = CompiledFlow.from_definition(base.definition)
+    recordings = {lang: dict(files) for lang, files in compiled.audio.items()}
+    for lang, changed in (audio or {}).items():
+        for key, file in changed.items():
+            if file is None:
+                recordings.get(lang, {}).pop(key, None)
+            else:
+                recordings.setdefault(lang, {})[key] = file
     return PromptCatalog(
         voices=dict(compiled.voices),
         texts={lang: {k: v for k, v in texts.items() if v.strip()} for lang, texts in prompts.items()},
         speech={lang: words.as_dict() for lang, words in compiled.speech.items()},
-        audio=dict(compiled.audio),
+        audio=recordings,
     )
 
 
@@ -240,14 +267,31 @@ def save_draft(
     row.draft_saved_at = utcnow()
     audit(flow_key, FlowAction.save, who, None, None)
     db.session.commit()
-    return checked(flow_key, text, merged, current.base, saved=True)
+    return checked(flow_key, text, merged, current.base, True, current.audio)
+
+
+def save_audio(flow_key: str, language: str, prompt_key: str, file: str | None, who: Principal) -> None:
+    """Put a recording on the draft for one prompt and language (None: remove it, spoken again)."""
+    row = record(flow_key)
+    current = draft(flow_key)
+    changed = {lang: dict(files) for lang, files in current.audio.items()}
+    changed.setdefault(language, {})[prompt_key] = file
+    row.draft_yaml = current.yaml_text
+    row.draft_prompts = current.prompts
+    row.draft_audio = changed
+    row.draft_base_version_id = current.base.id
+    row.draft_saved_by = who.label
+    row.draft_saved_at = utcnow()
+    what = "uploaded" if file else "removed"
+    audit(flow_key, FlowAction.save, who, None, f"recording of {prompt_key} ({language}) {what}")
+    db.session.commit()
 
 
 def discard_draft(flow_key: str, who: Principal) -> None:
     row = record(flow_key)
     if row.draft_yaml is None:
         return
-    row.draft_yaml = row.draft_prompts = row.draft_base_version_id = None
+    row.draft_yaml = row.draft_prompts = row.draft_audio = row.draft_base_version_id = None
     row.draft_saved_by = row.draft_saved_at = None
     audit(flow_key, FlowAction.discard, who, None, None)
     db.session.commit()
@@ -267,7 +311,9 @@ def publish(flow_key: str, note: str, who: Principal) -> FlowVersion:
     if current.errors:
         raise Conflict(f"the draft has {len(current.errors)} error(s): fix them first", "document")
     try:
-        compiled = compile_flow(current.document, catalog(current.base, current.prompts), flow_key)
+        compiled = compile_flow(
+            current.document, catalog(current.base, current.prompts, current.audio), flow_key
+        )
     except FlowError as exc:  # pragma: no cover - the check above found them
         raise Conflict(str(exc), "document") from None
     row = record(flow_key)
@@ -275,7 +321,7 @@ def publish(flow_key: str, note: str, who: Principal) -> FlowVersion:
     if compiled.content_hash == now.content_hash:
         raise Conflict("the draft is the same as the published version: nothing to publish")
     published = publish_version(compiled, who, note, FlowAction.publish, "flow studio")
-    row.draft_yaml = row.draft_prompts = row.draft_base_version_id = None
+    row.draft_yaml = row.draft_prompts = row.draft_audio = row.draft_base_version_id = None
     row.draft_saved_by = row.draft_saved_at = None
     db.session.commit()
     return published

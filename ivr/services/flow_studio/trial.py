@@ -70,7 +70,9 @@ def draft_version(flow_key: str) -> FlowVersion:
     if draft.errors:
         raise Conflict(f"the draft has {len(draft.errors)} error(s): fix them before trying it", "version")
     try:
-        compiled = compile_flow(draft.document, drafts.catalog(draft.base, draft.prompts), flow_key)
+        compiled = compile_flow(
+            draft.document, drafts.catalog(draft.base, draft.prompts, draft.audio), flow_key
+        )
     except FlowError as exc:  # pragma: no cover - the check above found them
         raise Conflict(str(exc), "version") from None
     key = flow_key + DRAFT_SUFFIX
