@@ -92,11 +92,14 @@ def test_a_condition_on_a_later_step_shows_on_that_step_and_cannot_be_published(
     sign_in(page, live_server, ADMIN, path=f"/flows/{FLOW}/draft")
     document = page.get_by_label("Flow document (YAML)")
     expect(page.get_by_text("No problems: this draft can be published.")).to_be_visible()
+    page.wait_for_load_state("load")  # htmx (a deferred script) listens from here on
+    page.wait_for_function("() => window.htmx !== undefined")
     document.fill(document.input_value().replace("when: resolved == no", "when: comment == 'recorded'"))
     # Checked as it is typed: listed with its step and field, and shown on the step itself.
     problems = page.get_by_role("list", name="Problems")
     expect(problems).to_contain_text(
-        "Error · step unresolved_reason · field when: condition refers to later step 'comment'"
+        "Error · step unresolved_reason · field when: condition refers to later step 'comment'",
+        timeout=15_000,  # the check waits for a pause in typing, then asks the server
     )
     expect(page.get_by_role("listitem", name="Step unresolved_reason")).to_contain_text(
         "when: condition refers to later step 'comment'"
