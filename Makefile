@@ -27,6 +27,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.installed
 	$(DEV) $(FLASK) db upgrade
 	$(DEV) $(FLASK) flows check
+	$(DEV) $(FLASK) flows import --only-new
 	$(DEV) $(FLASK) demo seed
 	@echo "Survey server on http://$(HOST):$(PORT). In another terminal: make simulate"
 	@echo "Demo e-mail goes to a mail catcher on $(HOST):$(MAIL_PORT) and is printed below."

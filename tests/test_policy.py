@@ -71,6 +71,8 @@ def world(app_factory: Any, twilio_api: Any) -> dict[str, Any]:
             "row_id": db.session.scalar(db.select(Agent.id).order_by(Agent.id)),
             "action": "reactivate",
             "call_id": db.session.scalar(db.select(Call.id).order_by(Call.id)),  # Alice's
+            "flow_key": "post-call-csat",
+            "number": 1,
         }
     return {"app": app, "keys": keys, "ids": ids}
 

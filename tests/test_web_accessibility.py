@@ -31,6 +31,11 @@ PAGES: list[tuple[str | None, list[str]]] = [
             "/admin/teams/new",
             "/admin/agents",
             "/admin/agents/new",
+            "/flows",
+            "/flows/post-call-csat",
+            "/flows/post-call-csat/draft",
+            "/flows/post-call-csat/diff",
+            "/flows/post-call-csat/try",
         ],
     ),
 ]

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import click
+import yaml
 from flask.cli import AppGroup
 
-from ivr.flows import FlowError, load_catalog
+from ivr.flows import FlowError, check_flow, load_catalog
+from ivr.flows.prompts import load_prompts
 from ivr.flows.schema import MessageStep
 from ivr.models import Role, as_utc
+from ivr.services.flow_studio import files
 from ivr.services.organisation import api_keys as api_key_service
+from ivr.services.policy import OPERATOR
 from ivr.settings import settings
 
 
 @click.group(cls=AppGroup)
 def flows() -> None:
-    """Call flows in callflows/."""
+    """Call flows: check the files, import them into the database, export published versions."""
 
 
 @flows.command("check")
@@ -30,6 +35,7 @@ def flows_check() -> None:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(1) from None
+    prompts = load_prompts(config.prompts_dir)
     for flow_id, compiled in sorted(catalog.items()):
         flow = compiled.flow
         questions = [s for s in flow.steps if not isinstance(s, MessageStep)]
@@ -37,6 +43,41 @@ def flows_check() -> None:
             f"ok  {flow_id}: {len(flow.steps)} steps ({len(questions)} questions), "
             f"languages {', '.join(flow.languages)}, version hash {compiled.content_hash[:12]}"
         )
+        path = config.callflows_dir / f"{flow_id}.yaml"
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+        for problem in check_flow(document, prompts, f"{path.parent.name}/{path.name}"):
+            click.echo(f"    {problem}")
+
+
+@flows.command("import")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--only-new", is_flag=True, help="Only flows the database does not have yet (first start).")
+def flows_import(directory: Path | None, only_new: bool) -> None:
+    """Check DIRECTORY's callflows/ and prompts/ (default: the repository) and publish every flow
+    that differs from its current version."""
+    config = settings()
+    callflows, prompts = (
+        (directory / "callflows", directory / "prompts")
+        if directory
+        else (config.callflows_dir, config.prompts_dir)
+    )
+    try:
+        done = files.import_dir(callflows, prompts, OPERATOR, only_new=only_new)
+    except FlowError as exc:
+        click.secho(f"{len(exc.problems)} problem(s) found, nothing imported:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(1) from None
+    for item in done:
+        click.echo(f"{item.flow_id}: {item.note}")
+
+
+@flows.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def flows_export(directory: Path) -> None:
+    """Write every flow's published version to DIRECTORY/callflows and DIRECTORY/prompts."""
+    for path in files.export_dir(directory):
+        click.echo(f"wrote {path}")
 
 
 @click.group("api-keys", cls=AppGroup)

@@ -85,8 +85,9 @@ def seed_history(agents: list[tuple[int, str]], closer: User | None, rng: random
     if db.session.scalar(select(SurveyResponse.id).limit(1)) is not None:
         return 0
     rng = rng or random.Random(20261123)
-    compiled = registry().flows[settings().default_flow]
-    version_id = registry().version_id(compiled)
+    published = registry().current(settings().default_flow)
+    assert published is not None, "the default flow is checked at start"
+    version_id = published.version_id
     db.session.commit()
     now = utcnow()
     written = 0

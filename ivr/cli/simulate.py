@@ -120,6 +120,13 @@ def _suppression(number: str) -> str | None:
     f"'{SILENCE}' for silence, '{HANG_UP}' to hang up, at the front door's <Dial> "
     f"'{DIAL}completed:90', '{DIAL}busy', '{DIAL}no-answer'. Without it, asks at each question.",
 )
+@click.option(
+    "--flow-version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Try this version of the flow (any, not only the published one): a test response, left "
+    "out of every report, list, feedback and callback task.",
+)
 def simulate(
     url: str | None,
     from_number: str | None,
@@ -131,6 +138,7 @@ def simulate(
     to_number: str | None,
     keys: str | None,
     sms: bool,
+    flow_version: int | None,
 ) -> None:
     """Simulate a caller taking the survey, printing what they would hear (or read, with --sms)."""
     config = settings()
@@ -141,6 +149,10 @@ def simulate(
     params = {"agent": agent, "queue": queue, "lang": lang}
     if flow_id:
         params["flow"] = flow_id
+    if flow_version is not None:
+        if to_number:
+            raise click.BadParameter("a try-out starts the survey itself: leave out --front-door")
+        params["test_version"] = str(_version_id(flow_id or config.default_flow, flow_version))
     start = "/voice/incoming" if to_number else "/voice/survey?" + urllib.parse.urlencode(params)
     actions = iter(_parse_keys(keys)) if keys is not None else _interactive()
     if keys is None:
@@ -181,6 +193,10 @@ def simulate(
         "See the answers: curl -H 'Authorization: Bearer <key>' "
         f"'{url}/api/responses?call_sid={call.call_sid}'"
     )
+    if flow_version is not None:
+        click.echo(
+            f"A try-out of version {flow_version}: the response is a test response, left out of reports."
+        )
     if transcript.errors:
         sys.exit(1)
 
@@ -247,3 +263,17 @@ def _typed_texts() -> Iterator[str]:
         if not text:
             return
         yield text
+
+
+def _version_id(flow_id: str, number: int) -> int:
+    """The row id of a flow's version N (this command reads the server's database)."""
+    from ivr.extensions import db
+    from ivr.models import FlowVersion
+
+    found: int | None = db.session.scalar(
+        db.select(FlowVersion.id).filter_by(flow_key=flow_id, version=number)
+    )
+    db.session.remove()
+    if found is None:
+        raise click.BadParameter(f"flow {flow_id!r} has no version {number}", param_hint="--flow-version")
+    return found

@@ -1,7 +1,7 @@
 """Call flows as data: schema, prompts, condition language, loading and checking."""
 
 from ivr.flows.compiled import CompiledFlow
-from ivr.flows.loader import load_catalog
+from ivr.flows.loader import check_flow, compile_flow, load_catalog
 from ivr.flows.problems import FlowError, FlowProblem
 
-__all__ = ["CompiledFlow", "FlowError", "FlowProblem", "load_catalog"]
+__all__ = ["CompiledFlow", "FlowError", "FlowProblem", "check_flow", "compile_flow", "load_catalog"]

@@ -63,22 +63,48 @@ def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise FlowError([FlowProblem(name, f"not valid YAML: {exc}")]) from None
-    if not isinstance(raw, dict):
-        raise FlowError(
-            [FlowProblem(name, "a flow file must be a mapping with id, title, languages and steps")]
+    flow, problems = _checked(raw, catalog, name)
+    if flow is not None and flow.id != path.stem:
+        problems.insert(
+            0, FlowProblem(name, f"id {flow.id!r} must match the file name {path.stem!r}", field="id")
         )
-    try:
-        flow = Flow.model_validate(raw)
-    except ValidationError as exc:
-        raise FlowError([_schema_problem(name, raw, error) for error in exc.errors()]) from None
+    errors = [problem for problem in problems if problem.is_error]
+    if flow is None or errors:
+        raise FlowError(errors)
+    return _compile(flow, catalog)
 
-    problems = _check_flow(name, path, flow, catalog)
-    sms_texts, reply_words, sms_problems = sms.compile_texts(
-        name, flow, catalog.sms, catalog.speech, catalog.texts
-    )
-    problems += sms_problems
-    if problems:
-        raise FlowError(problems)
+
+def check_flow(document: object, catalog: PromptCatalog, name: str = "draft") -> list[FlowProblem]:
+    """Every problem with a flow document (parsed YAML) against these prompts, errors and
+    warnings alike, each with its step and field: the one check the importer, the editor,
+    publish and `flask flows check` all use."""
+    return _checked(document, catalog, name)[1]
+
+
+def compile_flow(document: object, catalog: PromptCatalog, name: str = "draft") -> CompiledFlow:
+    """The flow frozen with the prompts it uses; FlowError lists every error (warnings pass)."""
+    flow, problems = _checked(document, catalog, name)
+    errors = [problem for problem in problems if problem.is_error]
+    if flow is None or errors:
+        raise FlowError(errors)
+    return _compile(flow, catalog)
+
+
+def _checked(document: object, catalog: PromptCatalog, name: str) -> tuple[Flow | None, list[FlowProblem]]:
+    if not isinstance(document, dict):
+        return None, [FlowProblem(name, "a flow must be a mapping with id, title, languages and steps")]
+    try:
+        flow = Flow.model_validate(document)
+    except ValidationError as exc:
+        return None, [_schema_problem(name, document, error) for error in exc.errors()]
+    problems = _check_flow(name, flow, catalog)
+    problems += sms.compile_texts(name, flow, catalog.sms, catalog.speech, catalog.texts)[2]
+    return flow, problems
+
+
+def _compile(flow: Flow, catalog: PromptCatalog) -> CompiledFlow:
+    # The texts for the survey by text message (checked, with everything else, by _checked).
+    sms_texts, reply_words, _ = sms.compile_texts(flow.id, flow, catalog.sms, catalog.speech, catalog.texts)
     used_keys = _prompt_keys(flow)
     spoken = [step for step in flow.questions() if step.speech]
     return CompiledFlow(
@@ -141,12 +167,8 @@ def _prompt_keys(flow: Flow) -> set[str]:
     return keys
 
 
-def _check_flow(name: str, path: Path, flow: Flow, catalog: PromptCatalog) -> list[FlowProblem]:
+def _check_flow(name: str, flow: Flow, catalog: PromptCatalog) -> list[FlowProblem]:
     problems: list[FlowProblem] = []
-    if flow.id != path.stem:
-        problems.append(
-            FlowProblem(name, f"id {flow.id!r} must match the file name {path.stem!r}", field="id")
-        )
 
     seen: set[str] = set()
     for step in flow.steps:
@@ -172,6 +194,15 @@ def _check_flow(name: str, path: Path, flow: Flow, catalog: PromptCatalog) -> li
         rule = getattr(flow.scoring, rule_name)
         if rule:
             problems.extend(_check_condition(name, flow, rule, earlier, None, f"scoring.{rule_name}"))
+    if not flow.scoring.extreme_low:
+        problems.append(
+            FlowProblem(
+                name,
+                "no extreme-low rule: this flow never opens a callback task",
+                field="scoring.extreme_low",
+                severity="warning",
+            )
+        )
     return problems
 
 

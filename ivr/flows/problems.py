@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -11,6 +12,12 @@ class FlowProblem:
     message: str
     step: str | None = None
     field: str | None = None
+    # A warning is shown but does not stop a load or a publish.
+    severity: Literal["error", "warning"] = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
         where = [self.file]
@@ -18,7 +25,7 @@ class FlowProblem:
             where.append(f"step '{self.step}'")
         if self.field is not None:
             where.append(f"field '{self.field}'")
-        return ": ".join(where) + ": " + self.message
+        return ": ".join(where) + ": " + ("warning: " if not self.is_error else "") + self.message
 
 
 class FlowError(Exception):

@@ -7,7 +7,7 @@ from ivr.models.callback_tasks import CallbackTask, CallbackTaskEvent, RootCause
 from ivr.models.calls import AgentLeg, Call
 from ivr.models.consent import DoNotSurvey, ListSource
 from ivr.models.feedback import FeedbackItem, FeedbackKind
-from ivr.models.flows import FlowVersion
+from ivr.models.flows import FlowAction, FlowAuditEntry, FlowRecord, FlowVersion, PromptAudio
 from ivr.models.forecasts import Forecast
 from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
 from ivr.models.outbound import OutboundState, OutboundSurvey
@@ -36,6 +36,9 @@ __all__ = [
     "FeedbackDelivery",
     "FeedbackItem",
     "FeedbackKind",
+    "FlowAction",
+    "FlowAuditEntry",
+    "FlowRecord",
     "FlowVersion",
     "Forecast",
     "LanguageSource",
@@ -45,6 +48,7 @@ __all__ = [
     "NotificationStatus",
     "OutboundState",
     "OutboundSurvey",
+    "PromptAudio",
     "Recording",
     "Role",
     "RootCause",

@@ -5,7 +5,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, Text, UniqueConstraint, and_, text
+from sqlalchemy import (
+    ColumnElement,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, Timestamp, utcnow
@@ -100,6 +111,9 @@ class SurveyResponse(Base):
     ended_at: Mapped[Timestamp | None]
     # Set with the score, in the same transaction.
     scored_at: Mapped[Timestamp | None]
+    # A try-out from the flow studio or `flask simulate --flow-version`: never scored into the
+    # reports, no feedback, no callback task, and left out of every list.
+    is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     call: Mapped[Call] = relationship()
     agent: Mapped[Agent | None] = relationship()

@@ -174,6 +174,19 @@ ROUTES: dict[str, Rule] = {
     "web.admin_agents": ADMINS,
     "web.admin_agent_create": ADMINS,
     "web.admin_agent_edit": ADMINS,
+    "web.flows": ADMINS,
+    "web.flow": ADMINS,
+    "web.flow_draft": ADMINS,
+    "web.flow_draft_check": ADMINS,
+    "web.flow_draft_save": ADMINS,
+    "web.flow_draft_steps": ADMINS,
+    "web.flow_draft_discard": ADMINS,
+    "web.flow_publish": ADMINS,
+    "web.flow_rollback": ADMINS,
+    "web.flow_diff": ADMINS,
+    "web.flow_try": ADMINS,
+    "web.flow_audio_upload": ADMINS,
+    "web.flow_audio_remove": ADMINS,
     "api.openapi": Access.public,
     "health.healthz": Access.public,
     "health.readyz": Access.public,
@@ -238,7 +251,10 @@ def _agent_condition(principal: Principal, agent_column: Any) -> ColumnElement[b
 
 
 def scope_responses(principal: Principal, query: Q) -> Q:
-    return query.where(_agent_condition(principal, SurveyResponse.agent_id))
+    """The responses this principal may see; try-outs from the flow studio are nobody's."""
+    return query.where(
+        _agent_condition(principal, SurveyResponse.agent_id), SurveyResponse.is_test.is_(False)
+    )
 
 
 def scope_scores(principal: Principal, query: Q) -> Q:

@@ -17,6 +17,7 @@ from ivr.services.conversation.recordings import RecordingInput
 from ivr.services.conversation.start import StartRequest, start_survey
 from ivr.services.conversation.turns import Attempt, CallerInput
 from ivr.services.errors import DomainError
+from ivr.services.flow_studio import audio as uploaded_audio
 from ivr.settings import settings
 from ivr.voice import bp, form
 from ivr.voice.signature import twilio_webhook
@@ -49,8 +50,15 @@ def survey_start() -> Response:
         chain=tuple(ref for ref in chain if ref)[: form.CHAIN],
         from_number=form.text("From", form.NUMBER),
         to_number=form.text("To", form.NUMBER),
+        test_version_id=_test_version(),
     )
     return xml(render_turn(retry_on_disconnect(start_survey, start)))
+
+
+def _test_version() -> int | None:
+    """`test_version=<id>`: a try-out from the flow studio or `flask simulate --flow-version`."""
+    value = form.arg("test_version", 12)
+    return int(value) if value and value.isdigit() else None
 
 
 @bp.post("/survey/<int:response_id>/<step_key>")
@@ -102,6 +110,14 @@ def prompt_audio(language: str, filename: str) -> Response:
     folder = settings().prompts_dir / language / AUDIO_DIR
     versioned = bool(request.args.get("v"))
     max_age = 365 * 24 * 3600 if versioned else 3600
+    uploaded = None if (folder / filename).is_file() else uploaded_audio.stored(filename)
+    if uploaded is not None:  # from the flow studio: stored by its sha256, never changes
+        response = Response(uploaded.data, mimetype=uploaded.content_type)
+        response.set_etag(uploaded.digest)
+        response.cache_control.max_age = 365 * 24 * 3600
+        response.cache_control.public = response.cache_control.immutable = True
+        response.make_conditional(request)
+        return response
     response = send_from_directory(folder, filename, max_age=max_age, conditional=True)
     response.cache_control.public = True
     response.cache_control.immutable = versioned

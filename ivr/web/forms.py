@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -136,3 +138,58 @@ class AgentForm(FlaskForm):  # type: ignore[misc]
     team = SelectField("Team", choices=[SelectChoice("", "No team")])
     email = EmailField("Email", validators=[Optional(), Length(max=255), EMAIL])
     feedback_delivery = RadioField("Feedback", choices=DELIVERIES, default=FeedbackDelivery.digest.value)
+
+
+class DraftForm(FlaskForm):  # type: ignore[misc]
+    """The flow editor: the document as YAML and the change note; the prompt texts are fields
+    named text.<language>.<prompt key>, one per language and prompt (built by the template)."""
+
+    document = TextAreaField(
+        "Flow document (YAML)",
+        validators=[Length(max=200_000)],
+        description="Checked as you type: every problem is listed with its step and field.",
+        render_kw={"rows": 28, "spellcheck": "false", "autocapitalize": "off"},
+    )
+    note = StringField(
+        "Change note",
+        validators=[Optional(), Length(max=2000)],
+        description="What changed and why: kept with the version and in the audit log.",
+    )
+
+
+class RollbackForm(FlaskForm):  # type: ignore[misc]
+    note = StringField("Why roll back", validators=[Optional(), Length(max=2000)])
+
+
+class TryForm(FlaskForm):  # type: ignore[misc]
+    """The phone panel: which version, which language, and what the caller does, in order."""
+
+    version = SelectField("Version to try")
+    language = SelectField("Language")
+    keys = StringField(
+        "Caller's answers",
+        validators=[Optional(), Length(max=2000)],
+        description=(
+            'In order, space separated: keys (5, 10#), say:five ("say:very good@0.4" with a '
+            'confidence), rec:8 or "rec:8:It was slow" for a comment, silence, hangup.'
+        ),
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+
+
+class AudioForm(FlaskForm):  # type: ignore[misc]
+    """A recorded prompt for one prompt and language (choices set by the view)."""
+
+    prompt = SelectField("Prompt")
+    language = SelectField("Language of the recording")
+    audio = FileField(
+        "Recording (MP3 or WAV)",
+        validators=[FileRequired("Choose an .mp3 or .wav file.")],
+        description="At most 5 MB and 120 seconds; it is played instead of the text once published.",
+        render_kw={"accept": ".mp3,.wav,audio/mpeg,audio/wav"},
+    )
+
+
+class RemoveAudioForm(FlaskForm):  # type: ignore[misc]
+    prompt = HiddenField()
+    language = HiddenField()

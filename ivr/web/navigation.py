@@ -12,6 +12,7 @@ PAGES = [
     ("web.dashboard", "Dashboard"),
     ("web.tasks", "Callback inbox"),
     ("web.responses", "Responses"),
+    ("web.flows", "Flows"),
     ("web.admin_users", "Admin"),
 ]
 

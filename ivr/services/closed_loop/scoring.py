@@ -111,6 +111,12 @@ def score(response_id: int) -> Scored | None:
     compiled = registry().for_version(response.flow_version_id)
 
     now = utcnow()
+    if response.is_test:
+        # A try-out: the flow studio shows what scoring would decide (score_fields), nothing is
+        # written that a report, an agent or a supervisor would see.
+        response.scored_at = now
+        db.session.commit()
+        return None
     judge_comments(response)
     fields = score_fields(response, compiled)
     score = db.session.scalar(select(Score).filter_by(response_id=response_id))

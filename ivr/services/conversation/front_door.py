@@ -72,7 +72,10 @@ def queue_named(name: str) -> tuple[Queue, CompiledFlow, str]:
     queue = front_door().routing.queues.get(name)
     if queue is None:
         raise NotFound(f"unknown queue {name!r}")
-    flow = registry().flows[queue.flow or settings().default_flow]
+    published = registry().current(queue.flow or settings().default_flow)
+    if published is None:  # pragma: no cover - the routing's flows are checked at start
+        raise NotFound(f"queue {name!r} names an unknown flow")
+    flow = published.compiled
     return queue, flow, flow.language_or_default(queue.language)
 
 
@@ -174,7 +177,7 @@ def _closed_response(
     response_id = records.insert_response(
         call_id=call_id,
         survey_call_sid=call_sid,
-        flow_version_id=registry().version_id(flow),
+        flow_version_id=_version_id(flow),
         queue=queue,
         language=language,
         language_source=LanguageSource.ivr,
@@ -183,3 +186,10 @@ def _closed_response(
     )
     if response_id is not None:
         later(Work.score_response, response_id)
+
+
+def _version_id(flow: CompiledFlow) -> int:
+    published = registry().current(flow.id)
+    if published is None:  # pragma: no cover - the flow was found a moment ago
+        raise NotFound(f"flow {flow.id!r} vanished")
+    return published.version_id

@@ -108,6 +108,7 @@ def insert_response(
     current_step: str | None = None,
     ended_at: datetime | None = None,
     channel: SurveyChannel = SurveyChannel.voice,
+    is_test: bool = False,
 ) -> int | None:
     """The survey response on the leg `survey_call_sid`; None when that leg already has one."""
     response_id = insert_ignore(
@@ -124,6 +125,7 @@ def insert_response(
             "disposition": disposition,
             "current_step": current_step,
             "ended_at": ended_at,
+            "is_test": is_test,
         },
         ["survey_call_sid"],
     )

@@ -34,6 +34,8 @@ class StartRequest:
     chain: tuple[str, ...] = ()
     # By text: `call_sid` is then the survey's own key ("sms-<outbound survey id>").
     channel: SurveyChannel = SurveyChannel.voice
+    # A try-out of this flow version (a row id): the response is a test response.
+    test_version_id: int | None = None
 
 
 def start_survey(request: StartRequest) -> Turn:
@@ -53,9 +55,13 @@ def begin_survey(request: StartRequest) -> Turn:
     rules exclude is thanked and not asked (disposition suppressed). A repeated delivery of the
     same start asks the current question again. Raises NotFound for an unknown flow.
     """
-    compiled = registry().flows.get(request.flow_id or settings().default_flow)
-    if compiled is None:
-        raise NotFound(f"unknown flow {request.flow_id!r}")
+    if request.test_version_id is not None:
+        compiled, version_id = registry().for_test(request.test_version_id), request.test_version_id
+    else:
+        published = registry().current(request.flow_id or settings().default_flow)
+        if published is None:
+            raise NotFound(f"unknown flow {request.flow_id!r}")
+        compiled, version_id = published.compiled, published.version_id
     language = compiled.language_or_default(request.language)
     source = LanguageSource.ivr if request.language == language else LanguageSource.default
 
@@ -70,7 +76,6 @@ def begin_survey(request: StartRequest) -> Turn:
     refs = [*request.chain, *([request.agent_ref] if request.agent_ref else [])]
     agents = [records.upsert_agent(ref, "a survey webhook") for ref in refs]
     agent_id = _record_chain(call_id, agents, request.queue, settings().agent_credit_rule)
-    version_id = registry().version_id(compiled)
 
     # Work out the first question before the INSERT, so the row is written once.
     state = SurveyState(
@@ -99,6 +104,7 @@ def begin_survey(request: StartRequest) -> Turn:
         disposition=state.disposition,
         current_step=state.current_step,
         ended_at=state.ended_at,
+        is_test=request.test_version_id is not None,
     )
     if response_id is None:
         # A repeated start (Twilio retried): ask the current question again.

@@ -20,3 +20,16 @@
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
 })();
+
+// The flow studio's phone panel: each keypad button adds its action to the caller's answers.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-key][data-target]");
+    if (!button) { return; }
+    var input = document.getElementById(button.dataset.target);
+    if (!input) { return; }
+    input.value = (input.value.trim() + " " + button.dataset.key).trim();
+    input.focus();
+  });
+})();

@@ -1,0 +1,144 @@
+"""Flows as files: `flask flows import` loads callflows/ and prompts/ (checked by the same
+loader as at start) and publishes what changed; `flask flows export` writes the published
+versions back in the same layout, byte-stable (export, import, export gives identical files).
+
+Export layout, for DIR:
+- callflows/<flow>.yaml: the flow document, defaults left out, keys in the schema's order;
+- prompts/<lang>/language.yaml: the locale and voice;
+- prompts/<lang>/<flow>.yaml: the prompt texts the flow uses (a key shared with a flow exported
+  before it, with the same text, is written once);
+- prompts/<lang>/speech.yaml: the words spoken answers are matched with;
+- prompts/<lang>/sms.yaml: the survey by text's wording of each prompt.
+Recorded audio prompts are not exported (their files stay in prompts/<lang>/audio/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from ivr.extensions import db
+from ivr.flows import CompiledFlow, load_catalog
+from ivr.flows.schema import Flow
+from ivr.models import FlowAction, FlowRecord, FlowVersion
+from ivr.services.errors import Conflict
+from ivr.services.flow_studio.versions import current_version, publish_version
+from ivr.services.policy import Principal
+
+# Keys first that a reader looks for first; the rest in the schema's order.
+_FIRST = ("id", "title", "key", "kind", "prompt", "when")
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)
+
+
+def _ordered(data: dict[str, Any]) -> dict[str, Any]:
+    first = {key: data[key] for key in _FIRST if key in data}
+    return first | {key: value for key, value in data.items() if key not in first}
+
+
+def document(flow: Flow) -> dict[str, Any]:
+    """The flow as a person would write it: defaults left out, each step's key and kind first."""
+    data = _ordered(flow.model_dump(mode="python", exclude_defaults=True))
+    data["steps"] = [
+        _ordered(step.model_dump(mode="python", exclude_defaults=True) | {"kind": step.kind})
+        for step in flow.steps
+    ]
+    return data
+
+
+def document_yaml(flow: Flow) -> str:
+    return dump_yaml(document(flow))
+
+
+@dataclass(frozen=True)
+class Imported:
+    flow_id: str
+    version: int | None  # None: unchanged (or skipped)
+    note: str
+
+
+def import_dir(callflows: Path, prompts: Path, who: Principal, only_new: bool = False) -> list[Imported]:
+    """Publish every flow in callflows/ whose content differs from its current version.
+    FlowError (every problem at once) when a file does not check; nothing is published then."""
+    catalog = load_catalog(callflows, prompts)
+    done = []
+    for flow_id, compiled in sorted(catalog.items()):
+        current = current_version(flow_id)
+        if current is not None and only_new:
+            done.append(Imported(flow_id, None, "already in the database: left as it is"))
+        elif current is not None and current.content_hash == compiled.content_hash:
+            done.append(Imported(flow_id, None, f"unchanged (version {current.version})"))
+        else:
+            version = publish_version(
+                compiled, who, f"imported from {callflows}", FlowAction.imported, f"callflows/{flow_id}.yaml"
+            )
+            done.append(Imported(flow_id, version.version, f"published as version {version.version}"))
+    db.session.commit()
+    return done
+
+
+def export_dir(root: Path) -> list[Path]:
+    """Write every flow's current version under root; the paths written."""
+    versions = db.session.scalars(
+        select(FlowVersion)
+        .join(FlowRecord, FlowRecord.current_version_id == FlowVersion.id)
+        .order_by(FlowRecord.key)
+    ).all()
+    files: dict[Path, str] = {}
+    texts: dict[tuple[str, str], tuple[str, str]] = {}  # (lang, key) -> (text, flow)
+    voices: dict[str, dict[str, Any]] = {}
+    speech: dict[str, dict[str, Any]] = {}
+    sms_texts: dict[str, dict[str, str]] = {}  # lang -> key -> the survey by text's wording
+    conflicts = []
+    for row in versions:
+        compiled = CompiledFlow.from_definition(row.definition)
+        files[Path("callflows") / f"{compiled.id}.yaml"] = document_yaml(compiled.flow)
+        for lang in compiled.flow.languages:
+            voice = compiled.voices[lang]
+            voices.setdefault(
+                lang,
+                {"locale": voice.locale}
+                | ({"voice": voice.voice} if voice.voice else {})
+                | ({"transcribe": True} if voice.transcribe else {}),
+            )
+            own = {}
+            for key, text in sorted(compiled.prompts[lang].items()):
+                if (lang, key) not in texts:
+                    texts[(lang, key)] = (text, compiled.id)
+                    own[key] = text
+                elif texts[(lang, key)][0] != text:
+                    conflicts.append(f"{lang}/{key} ({texts[(lang, key)][1]} and {compiled.id})")
+            if own:
+                files[Path("prompts") / lang / f"{compiled.id}.yaml"] = dump_yaml(own)
+            for key, text in compiled.sms.get(lang, {}).items():
+                merged_texts = sms_texts.setdefault(lang, {})
+                if merged_texts.setdefault(key, text) != text:
+                    conflicts.append(f"{lang}/sms {key} ({compiled.id})")
+            if lang in compiled.speech:
+                words = compiled.vocabulary(lang).as_dict()
+                common = {key: value for key, value in words.items() if key != "answers"}
+                merged = speech.setdefault(lang, common)
+                merged.setdefault("answers", {}).update(words["answers"])
+    if conflicts:
+        raise Conflict(
+            "these prompts have different texts in different flows, which one prompts folder "
+            f"cannot hold: {', '.join(conflicts)}"
+        )
+    for lang, settings in voices.items():
+        files[Path("prompts") / lang / "language.yaml"] = dump_yaml(settings)
+    for lang, words in speech.items():
+        words["answers"] = dict(sorted(words["answers"].items()))
+        files[Path("prompts") / lang / "speech.yaml"] = dump_yaml(words)
+    for lang, by_key in sms_texts.items():
+        files[Path("prompts") / lang / "sms.yaml"] = dump_yaml(dict(sorted(by_key.items())))
+    for relative, text in sorted(files.items()):
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return sorted(root / relative for relative in files)
