@@ -16,8 +16,8 @@ from ivr.services.closed_loop import callback_tasks, recovery
 from ivr.services.consent import do_not_survey
 from ivr.services.consent.privacy import number_hash
 from ivr.services.organisation import users
-from tests.helpers import ACCOUNT_SID, ALICE, LOW, Twilio, rows, set_up_team
-from tests.local_servers import HttpRecorder
+from tests.helpers import ACCOUNT_SID, ALICE, LOW, Twilio, rows, run_worker, set_up_team
+from tests.local_servers import HttpRecorder, private_redis
 
 PUBLIC = "https://survey.example.com"
 CRM = "https://crm.example.com/hook"
@@ -156,3 +156,31 @@ def test_a_caller_at_risk_who_is_not_won_back_is_likely_to_leave_and_goes_to_the
             "https://crm.example.com/hook",
             task_id,
         )
+
+
+def test_redis_lost_between_the_close_and_the_delay_still_gives_exactly_one_follow_up(
+    app_factory: Callable[..., Flask], twilio_api: HttpRecorder
+) -> None:
+    """The follow-up is an outbound-survey row from the close on: Redis stopped (and its queued
+    job lost) before the delay is over, housekeeping places it once, however often it runs.
+    (A worker killed mid-placement is the outbound machinery's own test: test_outbound.py.)"""
+    with private_redis() as redis_server:
+        app = _app(app_factory, twilio_api, redis_url=redis_server.url)
+        set_up_team(app)
+        Twilio(app, app.test_client(), base_url=PUBLIC).play(ALICE, LOW, from_number="+15551230097")
+        run_worker(app, redis_server.url)  # scores the response: the task opens
+        (task,) = rows(app, CallbackTask)
+        assert _close(app, task.id)[-1] == "follow-up planned"
+        redis_server.stop()  # the scheduled job goes with it
+        redis_server.start()
+        with app.app_context():
+            db.session.execute(db.update(OutboundSurvey).values(call_at=utcnow() - timedelta(minutes=1)))
+            db.session.commit()
+            (due,) = housekeeping(min_age_seconds=0).outbound
+        run_worker(app, redis_server.url)
+        with app.app_context():
+            assert housekeeping(min_age_seconds=0).outbound == []  # placed: nothing left to do
+        run_worker(app, redis_server.url)
+    (row,) = [r for r in rows(app, OutboundSurvey) if r.id == due]
+    assert row.state is OutboundState.placed and row.task_id == task.id
+    assert len(twilio_api.calls) == 1
