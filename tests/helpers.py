@@ -240,7 +240,9 @@ def scored_response(
     from ivr.services.conversation.flow_versions import registry
 
     with app.app_context():
-        version_id = registry().version_id(registry().flows["post-call-csat"])
+        published = registry().current("post-call-csat")
+        assert published is not None
+        version_id = published.version_id
         started = datetime.now(UTC) - timedelta(days=days_ago, minutes=5)
         agent_id = db.session.scalar(select(Agent.id).where(Agent.ref == agent))
         assert agent_id is not None, agent

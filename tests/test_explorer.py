@@ -155,7 +155,9 @@ EXPORTED = 100_000
 def _bulk(app: Flask, n: int) -> None:
     """n scored responses written in bulk (no answers: the scores are what the export reads)."""
     with app.app_context():
-        version_id = registry().version_id(registry().flows["post-call-csat"])
+        published = registry().current("post-call-csat")
+        assert published is not None
+        version_id = published.version_id
         agent_id = db.session.scalar(select(Agent.id).where(Agent.ref == "alice"))
         db.session.commit()
         now = datetime.now(UTC)

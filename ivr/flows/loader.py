@@ -104,7 +104,9 @@ def _checked(document: object, catalog: PromptCatalog, name: str) -> tuple[Flow 
 
 def _compile(flow: Flow, catalog: PromptCatalog) -> CompiledFlow:
     # The texts for the survey by text message (checked, with everything else, by _checked).
-    sms_texts, reply_words, _ = sms.compile_texts(flow.id, flow, catalog.sms, catalog.speech, catalog.texts)
+    sms_texts, reply_words, _ = sms.compile_texts(
+        flow.id, flow, catalog.sms, catalog.speech, catalog.texts, warn=False
+    )
     used_keys = _prompt_keys(flow)
     spoken = [step for step in flow.questions() if step.speech]
     return CompiledFlow(

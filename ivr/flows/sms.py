@@ -72,11 +72,12 @@ def compile_texts(
     sms: dict[str, dict[str, str]],
     speech: dict[str, dict[str, Any]],
     spoken: dict[str, dict[str, str]],
+    warn: bool = True,
 ) -> tuple[dict[str, dict[str, str]], dict[str, Vocabulary], list[FlowProblem]]:
     """The flow's SMS texts and reply words per language that has an sms.yaml; the problems found
     (a prompt missing by voice too is reported once, by the loader's own check).
 
-    Warns (in the log) for each text longer than one SMS segment."""
+    Warns (in the log) for each text longer than one SMS segment, unless `warn` is False."""
     texts: dict[str, dict[str, str]] = {}
     words: dict[str, Vocabulary] = {}
     problems: list[FlowProblem] = []
@@ -95,7 +96,7 @@ def compile_texts(
             )
         texts[lang] = {key: sms[lang][key] for key in sorted(wanted) if key in sms[lang]}
         for key, text in texts[lang].items():
-            if (count := segments(text)) > 1:
+            if warn and (count := segments(text)) > 1:
                 log.warning(
                     "prompts/%s/%s: %r needs %s SMS segments (%s characters)",
                     lang,
