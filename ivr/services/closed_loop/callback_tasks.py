@@ -31,6 +31,7 @@ from ivr.models import (
 from ivr.outbox import Work, later
 from ivr.services import policy
 from ivr.services.closed_loop import notifications
+from ivr.services.consent.privacy import number_hash
 from ivr.services.errors import Conflict, Invalid, NotFound
 from ivr.services.links import response_link, task_link
 from ivr.services.policy import Principal
@@ -78,12 +79,13 @@ def open_for(response: SurveyResponse, score: Score, deadline_hours: int) -> Cal
 
 
 def _extreme_lows_from(caller: str, until: datetime) -> int:
+    """The caller's extreme lows in the at-risk window, found by their number's (indexed) hash."""
     count = db.session.scalar(
         select(func.count(Score.id))
         .join(SurveyResponse, SurveyResponse.id == Score.response_id)
         .join(Call, Call.id == SurveyResponse.call_id)
         .where(
-            Call.from_number == caller,
+            Call.from_hash == number_hash(caller),
             Score.extreme_low.is_(True),
             Score.started_at >= until - AT_RISK_WINDOW,
         )

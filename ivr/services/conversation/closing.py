@@ -28,21 +28,24 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
     if call_status not in CALL_ENDED:
         return []
     now = utcnow()
-    db.session.execute(
+    call_id = db.session.scalar(
         update(Call)
         .where(Call.call_sid == call_sid)
         .values(status=call_status, duration_seconds=duration, ended_at=func.coalesce(Call.ended_at, now))
+        .returning(Call.id)
     )
+    # Plain values on both sides of the OR, so that the database reads the two indexes (a
+    # subquery there made PostgreSQL scan every response: 0.2-0.6 s each at a million).
+    on_this_call = SurveyResponse.survey_call_sid == call_sid
+    if call_id is not None:
+        on_this_call = or_(on_this_call, SurveyResponse.call_id == call_id)
     ended = db.session.execute(
         update(SurveyResponse)
         .where(
             SurveyResponse.disposition == Disposition.in_progress,
             # A survey by text about this call goes on after the call has ended.
             SurveyResponse.channel == SurveyChannel.voice,
-            or_(
-                SurveyResponse.survey_call_sid == call_sid,
-                SurveyResponse.call_id.in_(select(Call.id).where(Call.call_sid == call_sid)),
-            ),
+            on_this_call,
         )
         .values(
             disposition=Disposition.failed if call_status == "failed" else _partial_or_breakoff(),
