@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Executable, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -41,15 +42,27 @@ def insert_ignore(model: type[Base], values: dict[str, Any], unique: list[str]) 
     Twilio retries webhooks and two deliveries can race: the unique constraint decides, in one
     round trip and without a savepoint. Works on PostgreSQL and SQLite (3.35+).
     """
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=unique)
-        .returning(model.id)  # type: ignore[attr-defined]
-    )
-    new_id: int | None = db.session.scalar(statement)
+    dialect = db.session.get_bind().dialect.name
+    statement = _insert_ignore(model, tuple(values), tuple(unique), dialect)
+    new_id: int | None = db.session.execute(statement, values).scalar()
     return new_id
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_ignore(
+    model: type[Base], columns: tuple[str, ...], unique: tuple[str, ...], dialect: str
+) -> Executable:
+    """The statement for these columns, built once: the webhooks run the same few inserts all
+    day, and building one (and its cache key) per call cost more than sending it. A Core
+    statement on the table, with bound parameters, skips the ORM's bulk-insert layer."""
+    table = cast(Table, model.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .values({column: bindparam(column, type_=table.c[column].type) for column in columns})
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(table.c.id)
+    )
 
 
 def upsert_id(model: type[Base], values: dict[str, Any], unique: list[str]) -> tuple[int, bool]:

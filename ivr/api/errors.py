@@ -63,7 +63,7 @@ def handle_http_exception(exc: HTTPException) -> HTTPException | BaseResponse:
     if not _is_api_request():
         return exc  # other blueprints keep Flask's pages
     if exc.response is not None:
-        return exc.response  # a ready answer (e.g. Flask-Limiter's 429)
+        return exc.response  # a ready answer (e.g. a 429 from a limit)
     headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
     message = exc.description or exc.name or "error"
     return error_response(exc.code or 500, _code(exc), message, headers)

@@ -41,7 +41,7 @@ def register(app: Flask) -> None:
     for command in COMMANDS:
         _translate_domain_errors(command)
         app.cli.add_command(command)
-    # Ours and the extensions' (Flask-Migrate's `db`, Flask-Limiter's `limiter`) alike.
+    # Ours and the extensions' (Flask-Migrate's `db`) alike.
     for command in app.cli.commands.values():
         _whole_short_help(command)
 
