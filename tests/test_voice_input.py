@@ -268,3 +268,33 @@ def test_an_odd_agent_index_on_the_dial_callback_is_not_a_crash(
     )
     assert status == 200 and document is not None
     assert document.find("Dial") is not None or document.find("Hangup") is not None
+
+
+def test_a_turn_document_is_built_once_and_carries_each_callers_own_urls(app: Flask, twilio: Twilio) -> None:
+    """Two callers at the same question get the same document but for their own response id,
+    and it is exactly what building the turn from scratch gives (here: the voice comment, whose
+    document has three URLs)."""
+    from ivr.services.conversation.flow_versions import registry
+    from ivr.services.conversation.turns import Turn
+    from ivr.voice.twiml import render_turn, turn_xml
+
+    documents = []
+    for call_sid in ("CA-first-caller", "CA-second-caller"):
+        status, document = twilio.post(START, {"CallSid": call_sid})
+        assert status == 200 and document is not None
+        documents.append(ET.tostring(document, encoding="unicode"))
+    with app.app_context():
+        first, second = db.session.scalars(select(SurveyResponse).order_by(SurveyResponse.id)).all()
+    assert f"/voice/survey/{first.id}/csat" in documents[0]
+    assert documents[1] == documents[0].replace(f"/{first.id}/", f"/{second.id}/")
+
+    with app.test_request_context("/voice/survey"):
+        compiled = registry().for_version(first.flow_version_id)
+        comment = compiled.question("comment")
+        for response_id in (first.id, second.id):
+            turn = Turn(compiled, "en", response_id, ask=comment)
+            built = turn_xml(turn)
+            assert built == render_turn(turn).to_xml()
+            # the action, the recording and transcription callbacks, the redirect after silence
+            assert built.count(f"/{response_id}/comment") == 4
+        assert len(compiled.rendered) == 2  # the first question's and the comment's, built once each

@@ -29,6 +29,11 @@ class CompiledFlow:
     conditions: dict[str, Condition] = field(init=False, compare=False)
     extreme_low: Condition | None = field(init=False, compare=False)
     extreme_high: Condition | None = field(init=False, compare=False)
+    # Documents built from this version, e.g. a turn's TwiML (ivr.voice.twiml.turn_xml): the
+    # version never changes, so neither do they. A few hundred short strings at most.
+    rendered: dict[tuple[object, ...], str] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         conditions = {s.key: Condition.parse(s.when) for s in self.flow.steps if s.when}

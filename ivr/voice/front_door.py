@@ -13,7 +13,7 @@ from ivr.services.conversation import front_door
 from ivr.services.links import webhook_path
 from ivr.voice import bp, form
 from ivr.voice.signature import twilio_webhook
-from ivr.voice.twiml import apology, play_or_say, render_turn, xml
+from ivr.voice.twiml import apology, play_or_say, turn_xml, xml
 
 
 def _say(target: VoiceResponse | Gather, language: str, key: str) -> None:
@@ -96,7 +96,7 @@ def agent_leg_ended() -> Response:
     )
     after = retry_on_disconnect(front_door.agent_leg_ended, leg)
     if after.survey is not None:
-        return xml(render_turn(after.survey))
+        return xml(turn_xml(after.survey))
     twiml = VoiceResponse()
     if after.ring is not None:
         _dial(twiml, after.ring)

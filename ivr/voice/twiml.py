@@ -1,8 +1,15 @@
-"""TwiML for a survey turn, built with the twilio library's VoiceResponse."""
+"""TwiML for a survey turn, built with the twilio library's VoiceResponse.
+
+A turn's document is the same for every caller at the same point of the same flow version,
+except for the response id in its URLs: it is built once per (version, language, prompts,
+question, retry counts) and the id is written into a copy of the text (turn_xml).
+"""
 
 from __future__ import annotations
 
-from flask import Response
+import dataclasses
+
+from flask import Response, request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.flows import CompiledFlow
@@ -12,8 +19,29 @@ from ivr.services.conversation.turns import Turn
 from ivr.services.links import webhook_path
 
 
-def xml(twiml: VoiceResponse, status: int = 200) -> Response:
-    return Response(twiml.to_xml(), status=status, mimetype="text/xml")
+def xml(twiml: VoiceResponse | str, status: int = 200) -> Response:
+    body = twiml if isinstance(twiml, str) else twiml.to_xml()
+    return Response(body, status=status, mimetype="text/xml")
+
+
+# Stands for the response id while a turn's document is built: the URLs then carry
+# "/<_ANY_RESPONSE>/", which no prompt text or other URL part can (it is int64's largest value).
+_ANY_RESPONSE = 9_223_372_036_854_775_807
+_ANY_RESPONSE_SEGMENT = f"/{_ANY_RESPONSE}/"
+
+
+def turn_xml(turn: Turn) -> str:
+    """The turn's TwiML document, built once per flow version and turn and filled in with the
+    response's id (render_turn builds the same document from scratch)."""
+    step_key = turn.ask.key if turn.ask is not None else None
+    key = (request.script_root, turn.language, turn.say, step_key, turn.attempt, turn.closing)
+    documents = turn.flow.rendered  # kept with the compiled version, and dropped with it
+    document = documents.get(key)
+    if document is None:
+        generic = dataclasses.replace(turn, response_id=_ANY_RESPONSE)
+        document = render_turn(generic).to_xml()
+        documents[key] = document
+    return document.replace(_ANY_RESPONSE_SEGMENT, f"/{turn.response_id}/")
 
 
 def say(target: VoiceResponse | Gather, flow: CompiledFlow, language: str, prompt_key: str) -> None:

@@ -21,7 +21,7 @@ from ivr.services.flow_studio import audio as uploaded_audio
 from ivr.settings import settings
 from ivr.voice import bp, form
 from ivr.voice.signature import twilio_webhook
-from ivr.voice.twiml import apology, render_turn, xml
+from ivr.voice.twiml import apology, turn_xml, xml
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def survey_start() -> Response:
         to_number=form.text("To", form.NUMBER),
         test_version_id=_test_version(),
     )
-    return xml(render_turn(retry_on_disconnect(start_survey, start)))
+    return xml(turn_xml(retry_on_disconnect(start_survey, start)))
 
 
 def _test_version() -> int | None:
@@ -73,7 +73,7 @@ def survey_step(response_id: int, step_key: str) -> Response:
     )
     call_sid = form.text("CallSid", form.SID)
     turn = retry_on_disconnect(answer_step, response_id, step_key, given, attempt, call_sid)
-    return xml(render_turn(turn))
+    return xml(turn_xml(turn))
 
 
 @bp.post("/recordings/<int:response_id>/<step_key>")

@@ -11,7 +11,8 @@ import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, Request, abort, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from limits import parse
 from limits.storage import storage_from_string
@@ -46,8 +47,23 @@ def _load_user(session_id: str) -> User | None:
     return user
 
 
+# Twilio's webhooks and the API never carry a person's session (signatures and bearer keys do
+# the work there): no cookie is read or written for them.
+_SESSIONLESS = ("/voice/", "/sms/", "/api/")
+
+
+class PeopleSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, for the pages people use only."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(_SESSIONLESS):
+            return None  # Flask's null session: reading works, writing raises
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     settings = app.extensions["ivr.settings"]
+    app.session_interface = PeopleSessions()
     app.config.update(
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_minutes),
         SESSION_COOKIE_SECURE=settings.ivr_env is Environment.production,
