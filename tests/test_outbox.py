@@ -11,14 +11,17 @@ from redis import Redis
 from rq import Queue
 
 from ivr.extensions import db
-from ivr.jobs import SCORING_QUEUE
+from ivr.jobs import SCORES_WAITING, SCORING_QUEUE
 from ivr.outbox import Work, later
 
 SERVICES = Path(__file__).resolve().parent.parent / "ivr" / "services"
 
 
 def _queued(redis_url: str) -> list[str]:
-    return Queue(SCORING_QUEUE, connection=Redis.from_url(redis_url)).get_job_ids()
+    """The scoring queue's jobs (by kind) and the responses on the scoring list."""
+    redis = Redis.from_url(redis_url)
+    jobs = [job_id.rsplit("-", 1)[0] for job_id in Queue(SCORING_QUEUE, connection=redis).get_job_ids()]
+    return jobs + [f"response {int(i)}" for i in redis.lrange(SCORES_WAITING, 0, -1)]
 
 
 def test_work_is_enqueued_after_the_commit_and_dropped_with_a_rollback(
@@ -32,11 +35,11 @@ def test_work_is_enqueued_after_the_commit_and_dropped_with_a_rollback(
         later(Work.score_response, 42)
         assert _queued(redis_url) == []  # asked for, not yet committed
         db.session.commit()
-        assert _queued(redis_url) == ["score-response-42"]
+        assert _queued(redis_url) == ["score-waiting", "response 42"]
         later(Work.score_response, 43)
         db.session.remove()  # a request's session ending without a commit
         db.session.commit()
-        assert _queued(redis_url) == ["score-response-42"]
+        assert _queued(redis_url) == ["score-waiting", "response 42"]
 
 
 def test_services_do_not_import_the_job_layer() -> None:

@@ -13,9 +13,10 @@ from rq.job import Job
 from sqlalchemy import func, select, update
 
 from ivr.extensions import db
-from ivr.jobs import SCORING_QUEUE
+from ivr.jobs import SCORES_JOB_QUEUED, SCORES_WAITING, SCORING_QUEUE
 from ivr.jobs.scoring import score_response, sweep_unscored
 from ivr.models import Score, SurveyResponse, utcnow
+from ivr.services.closed_loop import scoring as closed_loop_scoring
 from tests.helpers import Twilio, run_worker
 from tests.local_servers import free_port
 
@@ -37,7 +38,7 @@ def test_final_response_is_enqueued_on_redis_and_scored_by_a_worker(
     queue = Queue(SCORING_QUEUE, connection=Redis.from_url(redis_url))
     assert queue.count == 1
     [job] = queue.jobs
-    assert job.func_name == "ivr.jobs.scoring.score_response"
+    assert job.func_name == "ivr.jobs.scoring.score_waiting"  # the scoring list's job
     assert scores(app) == []  # nothing scored until a worker runs
 
     run_worker(app, redis_url, queues=[SCORING_QUEUE])
@@ -48,6 +49,38 @@ def test_final_response_is_enqueued_on_redis_and_scored_by_a_worker(
     # Succeeded: RQ deleted it (result_ttl=0, the score row is the result), and nothing failed.
     assert not Job.exists(job.id, connection=queue.connection)
     assert queue.failed_job_registry.count == 0
+
+
+def test_one_job_scores_every_response_finished_while_it_waited(
+    app_factory: Callable[..., Flask], redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load the worker pays RQ's own work once for many responses; each is still scored
+    (and counted, and logged) on its own, and one that fails becomes a retried job of its own."""
+    app = app_factory(redis_url=redis_url)
+    twilio = Twilio(app, app.test_client())
+    for keys in (["1", "0", "!"], ["5", "9", "1"], ["3", "7", "!"]):
+        twilio.play(START, keys)
+    redis = Redis.from_url(redis_url)
+    queue = Queue(SCORING_QUEUE, connection=redis)
+    assert queue.count == 1  # one job for the three
+    assert [int(i) for i in redis.lrange(SCORES_WAITING, 0, -1)] == [1, 2, 3]
+    score = closed_loop_scoring.score
+
+    def fails_for_the_second(response_id: int) -> object:
+        if response_id == 2:
+            raise RuntimeError("the database refused it")
+        return score(response_id)
+
+    monkeypatch.setattr(closed_loop_scoring, "score", fails_for_the_second)
+
+    run_worker(app, redis_url, queues=[SCORING_QUEUE])
+
+    assert [score.response_id for score in scores(app)] == [1, 3]
+    assert redis.llen(SCORES_WAITING) == 0 and not redis.exists(SCORES_JOB_QUEUED)
+    # The failed one waits for its retry as a job of its own.
+    assert queue.scheduled_job_registry.get_job_ids() == ["score-response-2"]
+    twilio.play(START, ["4", "8", "1"])  # a response after the job ran queues a new job
+    assert queue.count == 1 and redis.lrange(SCORES_WAITING, 0, -1) == [b"4"]
 
 
 def test_the_same_job_twice_leaves_one_score(app: Flask, twilio: Twilio) -> None:

@@ -13,8 +13,10 @@ truth, so a lost job delays work and never loses it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +34,13 @@ SCHEDULED_QUEUE = "scheduled"
 QUEUES = (SCORING_QUEUE, NOTIFICATIONS_QUEUE, SCHEDULED_QUEUE)
 
 DEFAULT_RETRY = Retry(max=3, interval=[5, 30, 120])
+
+# Finished responses waiting for the scoring job (ivr.jobs.scoring.score_waiting), in order; and
+# the flag saying a job to take them is on the queue. The flag expires, so a job lost with it
+# (Redis restarted, say) holds nothing up for long; the sweepers score what such a loss left.
+SCORES_WAITING = "ivr:scores:waiting"
+SCORES_JOB_QUEUED = "ivr:scores:job-queued"
+SCORES_JOB_FLAG_SECONDS = 300
 
 
 class JobQueue:
@@ -92,6 +101,31 @@ class JobQueue:
                 target.enqueue_at(at, func, *args, job_id=job_id, result_ttl=0, retry=retry)
         except RedisError as exc:
             log.warning("could not enqueue %s (%s); the sweepers will enqueue it later", job_id, exc)
+            return False
+        return True
+
+    def wait_for_scoring(self, response_ids: Sequence[int], job: Callable[[], object]) -> bool:
+        """Put responses on the scoring list and make sure one `job` is queued to take them:
+        under load a job scores dozens in one go instead of paying RQ's own work for each.
+
+        Only with Redis (inline, score each through `enqueue`). False when Redis refused: the
+        sweepers find the responses unscored and hand them over again.
+        """
+        assert self.redis is not None
+        try:
+            with self.redis.pipeline() as pipe:  # the ids and the flag together (MULTI)
+                if response_ids:
+                    pipe.rpush(SCORES_WAITING, *response_ids)
+                pipe.set(SCORES_JOB_QUEUED, "1", nx=True, ex=SCORES_JOB_FLAG_SECONDS)
+                job_needed = pipe.execute()[-1]
+            if job_needed:
+                self.queue(SCORING_QUEUE).enqueue_call(
+                    job, job_id=f"score-waiting-{uuid.uuid4().hex[:16]}", result_ttl=0, retry=None
+                )
+        except RedisError as exc:
+            log.warning("could not hand over responses %s (%s); the sweepers will", list(response_ids), exc)
+            with contextlib.suppress(RedisError):  # else the flag expires by itself
+                self.redis.delete(SCORES_JOB_QUEUED)
             return False
         return True
 

@@ -2,7 +2,9 @@
 
 ivr.outbox hands over the work a transaction asked for right after its commit; the sweepers
 hand over what lost jobs left undone. Both come through `dispatch`, so a job has one id
-whichever way it was asked for, and RQ never holds two different jobs for one row.
+whichever way it was asked for, and RQ never holds two different jobs for one row. The one
+exception: responses finished by a webhook join the scoring list (`relay`), taken many at a
+time by one job; the sweepers and a failed score use `dispatch`'s job of its own, with retries.
 """
 
 from __future__ import annotations
@@ -66,5 +68,14 @@ def dispatch(request: Request) -> bool:
 
 
 def relay(requests: Sequence[Request]) -> None:
+    """After a commit: responses to score join the scoring list (one job takes many, see
+    ivr.jobs.scoring.score_waiting); anything else becomes its own job."""
+    from ivr.jobs import scoring
+
+    queue = job_queue()
+    scores = [request.args[0] for request in requests if request.work is Work.score_response]
+    if scores and not queue.inline:
+        queue.wait_for_scoring(scores, scoring.score_waiting)
     for request in requests:
-        dispatch(request)
+        if request.work is not Work.score_response or queue.inline:
+            dispatch(request)

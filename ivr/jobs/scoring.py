@@ -9,7 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ivr.extensions import db
+from ivr.jobs import SCORES_JOB_QUEUED, SCORES_WAITING, SCORING_QUEUE, job_queue
 from ivr.jobs.relay import dispatch
+from ivr.jobs.running import observed
 from ivr.models import SurveyResponse, utcnow
 from ivr.outbox import Request, Work
 from ivr.services.closed_loop import scoring
@@ -35,6 +37,46 @@ def score_response(response_id: int) -> int | None:
         scored.notification_ids,
     )
     return scored.score_id
+
+
+# Responses taken off the scoring list at a time, and at most in one job (then the next job
+# goes on, so notifications and deadlines on the other queues get their turn).
+SCORING_BATCH = 50
+MOST_PER_JOB = 500
+
+
+def score_waiting() -> int:
+    """Score the responses on the scoring list (ivr.jobs.JobQueue.wait_for_scoring); how many.
+
+    Each is scored and committed on its own, with its own log context and metrics as if it were
+    its own job. One that fails becomes a job of its own, retried as any other; one taken off
+    the list and lost with this process is found by the sweepers.
+    """
+    redis = job_queue().redis
+    assert redis is not None
+    redis.delete(SCORES_JOB_QUEUED)  # from now on a new response queues a new job
+    taken = 0
+    while taken < MOST_PER_JOB:
+        batch = redis.lpop(SCORES_WAITING, SCORING_BATCH)
+        if not batch:
+            return taken
+        for raw in batch:
+            response_id = int(raw)
+            taken += 1
+            try:
+                with observed(
+                    f"score-response-{response_id}", SCORING_QUEUE, score_response, will_retry=True
+                ):
+                    score_response(response_id)
+            except Exception:
+                db.session.rollback()
+                log.exception(
+                    "response %s could not be scored; it is retried as a job of its own", response_id
+                )
+                dispatch(Request(Work.score_response, (response_id,)))
+    if redis.llen(SCORES_WAITING):
+        job_queue().wait_for_scoring([], score_waiting)
+    return taken
 
 
 @dataclass(frozen=True)
