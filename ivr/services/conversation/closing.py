@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import Case, Row, case, func, or_, select, update
+from sqlalchemy import Case, Row, Table, bindparam, case, func, or_, select, update
 
 from ivr.extensions import db
 from ivr.models import Answer, AnswerStatus, Call, Disposition, SurveyChannel, SurveyResponse, utcnow
@@ -21,6 +22,58 @@ log = logging.getLogger(__name__)
 CALL_ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
+_calls = cast(Table, Call.__table__)
+_responses = cast(Table, SurveyResponse.__table__)
+_answers = cast(Table, Answer.__table__)
+
+
+def _partial_or_breakoff() -> Case[Disposition]:
+    """An unfinished survey's disposition, in SQL: partial with an answer, else breakoff."""
+    answered = (
+        select(_answers.c.id)
+        .where(_answers.c.response_id == _responses.c.id, _answers.c.status == AnswerStatus.answered)
+        .exists()
+    )
+    return case((answered, Disposition.partial), else_=Disposition.breakoff)
+
+
+# The status callback's two statements, built once (Core, bound parameters): every call ends with one.
+_END_CALL = (
+    update(_calls)
+    .where(_calls.c.call_sid == bindparam("sid"))
+    .values(
+        status=bindparam("new_status"),
+        duration_seconds=bindparam("duration"),
+        ended_at=func.coalesce(_calls.c.ended_at, bindparam("now", type_=_calls.c.ended_at.type)),
+    )
+    .returning(_calls.c.id)
+)
+# Plain values on both sides of the OR, so that the database reads the two indexes (a subquery
+# there made PostgreSQL scan every response: 0.2-0.6 s each at a million). Without a call row
+# the call id is NULL, which matches nothing.
+_END_SURVEYS = {
+    failed: (
+        update(_responses)
+        .where(
+            _responses.c.disposition == Disposition.in_progress,
+            # A survey by text about this call goes on after the call has ended.
+            _responses.c.channel == SurveyChannel.voice,
+            or_(
+                _responses.c.survey_call_sid == bindparam("sid"),
+                _responses.c.call_id == bindparam("cid", type_=_responses.c.call_id.type),
+            ),
+        )
+        .values(
+            disposition=Disposition.failed if failed else _partial_or_breakoff(),
+            ended_at=bindparam("now", type_=_responses.c.ended_at.type),
+            current_step=None,
+        )
+        .returning(_responses.c.id, _responses.c.disposition)
+    )
+    for failed in (False, True)
+}
+
+
 def close_call(call_sid: str, call_status: str, duration: int | None) -> list[int]:
     """The call's status callback: an open survey on an ended call becomes partial or breakoff;
     a caller who hung up before the survey, or broke off before any answer, is invited by text
@@ -28,32 +81,11 @@ def close_call(call_sid: str, call_status: str, duration: int | None) -> list[in
     if call_status not in CALL_ENDED:
         return []
     now = utcnow()
-    call_id = db.session.scalar(
-        update(Call)
-        .where(Call.call_sid == call_sid)
-        .values(status=call_status, duration_seconds=duration, ended_at=func.coalesce(Call.ended_at, now))
-        .returning(Call.id)
-    )
-    # Plain values on both sides of the OR, so that the database reads the two indexes (a
-    # subquery there made PostgreSQL scan every response: 0.2-0.6 s each at a million).
-    on_this_call = SurveyResponse.survey_call_sid == call_sid
-    if call_id is not None:
-        on_this_call = or_(on_this_call, SurveyResponse.call_id == call_id)
+    call_id = db.session.execute(
+        _END_CALL, {"sid": call_sid, "new_status": call_status, "duration": duration, "now": now}
+    ).scalar()
     ended = db.session.execute(
-        update(SurveyResponse)
-        .where(
-            SurveyResponse.disposition == Disposition.in_progress,
-            # A survey by text about this call goes on after the call has ended.
-            SurveyResponse.channel == SurveyChannel.voice,
-            on_this_call,
-        )
-        .values(
-            disposition=Disposition.failed if call_status == "failed" else _partial_or_breakoff(),
-            ended_at=now,
-            current_step=None,
-        )
-        .returning(SurveyResponse.id, SurveyResponse.disposition)
-        .execution_options(synchronize_session=False)
+        _END_SURVEYS[call_status == "failed"], {"sid": call_sid, "cid": call_id, "now": now}
     ).all()
     # Lazy: the invitation by text needs the call-control services, which need this package.
     from ivr.services.texting.invitations import invite_after_call
@@ -94,13 +126,3 @@ def _close(ended: Sequence[Row[int, Disposition]]) -> list[int]:
         count_after_commit(RESPONSES_ENDED.labels(disposition.value), db.session())
     db.session.commit()
     return [response_id for response_id, _ in ended]
-
-
-def _partial_or_breakoff() -> Case[Disposition]:
-    """An unfinished survey's disposition, in SQL: partial with an answer, else breakoff."""
-    answered = (
-        select(Answer.id)
-        .where(Answer.response_id == SurveyResponse.id, Answer.status == AnswerStatus.answered)
-        .exists()
-    )
-    return case((answered, Disposition.partial), else_=Disposition.breakoff)

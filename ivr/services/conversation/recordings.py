@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from ivr.db import insert_ignore
 from ivr.extensions import db
@@ -34,6 +35,50 @@ class RecordingInput:
     sid: str
     url: str | None
     duration: int | None  # seconds
+
+
+_recordings = cast(Table, Recording.__table__)
+_responses = cast(Table, SurveyResponse.__table__)
+
+# The callbacks' statements, built once (Core, bound parameters): one of each for every comment.
+_on_own_call = _recordings.c.response_id.in_(
+    select(_responses.c.id).where(
+        _responses.c.id == bindparam("response"), _responses.c.survey_call_sid == bindparam("call")
+    )
+)
+_SET_STATUS = {
+    own_call_only: update(_recordings)
+    .where(
+        _recordings.c.recording_sid == bindparam("sid"),
+        _recordings.c.response_id == bindparam("response"),
+        *([_on_own_call] if own_call_only else []),
+    )
+    .values(
+        status=bindparam("new_status"),
+        duration_seconds=bindparam("duration"),
+        media_url=bindparam("url"),
+    )
+    .returning(_recordings.c.id)
+    for own_call_only in (False, True)  # keyed by whether the call must be the survey's
+}
+_TRANSCRIBE = (
+    update(_recordings)
+    .where(
+        _recordings.c.recording_sid == bindparam("sid"),
+        _recordings.c.response_id == bindparam("response"),
+        _recordings.c.step_key == bindparam("step"),
+        _on_own_call,
+    )
+    .values(
+        transcript=bindparam("text"),
+        transcript_status=bindparam("new_status", type_=_recordings.c.transcript_status.type),
+        transcribed_at=bindparam("at", type_=_recordings.c.transcribed_at.type),
+        sentiment=None,  # judged again by the scoring job
+        sentiment_label=None,
+    )
+    .returning(_recordings.c.id)
+)
+_FINAL = select(_responses.c.disposition).where(_responses.c.id == bindparam("response"))
 
 
 def long_enough(step: RecordStep, recording: RecordingInput | None) -> bool:
@@ -84,12 +129,7 @@ def recording_status(
     It changes only a recording of this response, made on the survey's own call (`call_sid`, the
     CallSid Twilio posted): a callback carrying another response's RecordingSid changes nothing."""
     # The common case: the <Record> action already stored it. One UPDATE, nothing else.
-    own_call = (
-        select(SurveyResponse.id)
-        .where(SurveyResponse.id == response_id, SurveyResponse.survey_call_sid == call_sid)
-        .exists()
-    )
-    if _set_status(response_id, recording, status, own_call):
+    if _set_status(response_id, recording, status, on_call=call_sid, check_call=True):
         db.session.commit()
         return False
     response, step = _response_and_step(response_id, step_key)
@@ -123,17 +163,27 @@ def recording_status(
 
 
 def _set_status(
-    response_id: int, recording: RecordingInput, status: str, *conditions: ColumnElement[bool]
+    response_id: int,
+    recording: RecordingInput,
+    status: str,
+    *,
+    on_call: str | None = None,
+    check_call: bool = False,
 ) -> bool:
     """Record what the status callback says about this response's recording; False when there
-    is no such recording (or the conditions do not hold)."""
-    updated = db.session.scalar(
-        update(Recording)
-        .where(Recording.recording_sid == recording.sid, Recording.response_id == response_id, *conditions)
-        .values(status=status, duration_seconds=recording.duration, media_url=recording.url)
-        .returning(Recording.id)
-        .execution_options(synchronize_session=False)
-    )
+    is no such recording (or, with `check_call`, the response is not the survey of `on_call`:
+    no call at all matches nothing)."""
+    updated = db.session.execute(
+        _SET_STATUS[check_call],
+        {
+            "sid": recording.sid,
+            "response": response_id,
+            "call": on_call,
+            "new_status": status,
+            "duration": recording.duration,
+            "url": recording.url,
+        },
+    ).scalar()
     return updated is not None
 
 
@@ -142,28 +192,31 @@ def transcription(
 ) -> bool:
     """Twilio's transcription callback: keep the text, then score the response again. Only for a
     recording of this response and step, made on the survey's own call (`call_sid`)."""
-    row = db.session.scalar(
-        select(Recording).filter_by(recording_sid=recording_sid, response_id=response_id, step_key=step_key)
-    )
-    if row is None:
-        db.session.rollback()
-        log.warning("transcript for unknown recording %s (response %s) ignored", recording_sid, response_id)
-        return False
-    if row.response.survey_call_sid != call_sid:
+    completed = status == "completed" and bool(text and text.strip())
+    updated = db.session.execute(
+        _TRANSCRIBE,
+        {
+            "sid": recording_sid,
+            "response": response_id,
+            "step": step_key,
+            "call": call_sid,
+            "text": text.strip() if completed and text else None,
+            "new_status": TranscriptStatus.completed if completed else TranscriptStatus.failed,
+            "at": utcnow(),
+        },
+    ).scalar()
+    if updated is None:
         db.session.rollback()
         log.warning(
-            "transcript for recording %s ignored: call %s is not response %s's",
+            "transcript for recording %s ignored: no such recording of response %s step %s on call %s",
             recording_sid,
-            call_sid,
             response_id,
+            step_key,
+            call_sid,
         )
         return False
-    completed = status == "completed" and bool(text and text.strip())
-    row.transcript = text.strip() if completed and text else None
-    row.transcript_status = TranscriptStatus.completed if completed else TranscriptStatus.failed
-    row.transcribed_at = utcnow()
-    row.sentiment = row.sentiment_label = None  # judged again by the scoring job
-    if row.response.disposition.is_final:
+    disposition = db.session.execute(_FINAL, {"response": response_id}).scalar_one()
+    if disposition.is_final:
         later(Work.score_response, response_id)
     db.session.commit()
     return completed
