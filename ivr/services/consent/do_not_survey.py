@@ -11,9 +11,9 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TextIO
+from typing import TextIO, cast
 
-from sqlalchemy import exists, select
+from sqlalchemy import Table, bindparam, exists, select
 
 from ivr.db import insert_ignore
 from ivr.extensions import db
@@ -28,16 +28,43 @@ ASKED = (Disposition.in_progress, Disposition.completed, Disposition.partial, Di
 EXPORT_FIELDS = ["number_hash", "masked", "source", "note", "added_at"]
 
 
+_list = cast(Table, DoNotSurvey.__table__)
+_calls = cast(Table, Call.__table__)
+_responses = cast(Table, SurveyResponse.__table__)
+_versions = cast(Table, FlowVersion.__table__)
+# Both rules in one round trip, built once: every survey start asks it.
+_EXCLUSION = select(
+    exists().where(_list.c.number_hash == bindparam("caller")).label("listed"),
+    exists()
+    .where(
+        _responses.c.call_id == _calls.c.id,
+        _versions.c.id == _responses.c.flow_version_id,
+        _calls.c.from_hash == bindparam("caller"),
+        _calls.c.id != bindparam("this_call"),
+        _versions.c.flow_key == bindparam("flow_key"),
+        _responses.c.started_at >= bindparam("since", type_=_responses.c.started_at.type),
+        _responses.c.disposition.in_(ASKED),
+    )
+    .label("asked"),
+)
+
+
 def is_listed(from_hash: str) -> bool:
     return bool(db.session.scalar(select(exists().where(DoNotSurvey.number_hash == from_hash))))
 
 
 def exclusion(from_hash: str, flow: CompiledFlow, this_call_id: int | None = None) -> str | None:
     """Why this caller must not be asked this flow now, or None when they may be."""
-    if is_listed(from_hash):
+    days = flow.flow.suppress_days
+    # With no "once in N days", ask about a time to come: nothing started then.
+    since = utcnow() - timedelta(days=days) if days > 0 else utcnow() + timedelta(days=1)
+    listed, asked = db.session.execute(
+        _EXCLUSION, {"caller": from_hash, "this_call": this_call_id or 0, "flow_key": flow.id, "since": since}
+    ).one()
+    if listed:
         return "the number is on the do-not-survey list"
-    if surveyed_recently(from_hash, flow.id, flow.flow.suppress_days, this_call_id):
-        return f"surveyed with {flow.id} in the last {flow.flow.suppress_days} days"
+    if asked:
+        return f"surveyed with {flow.id} in the last {days} days"
     return None
 
 

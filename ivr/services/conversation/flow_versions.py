@@ -14,9 +14,10 @@ before the studio existed. After that the database wins and files change it only
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Flask, current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from ivr.db import insert_ignore
 from ivr.extensions import db
@@ -26,6 +27,11 @@ from ivr.models import FlowRecord, FlowVersion
 from ivr.services.errors import Invalid, NotFound
 
 SEEDED_BY = "the call flow files (first use)"
+
+
+_flows = cast(Table, FlowRecord.__table__)
+# Read on every new survey, so built once (Core, a bound parameter).
+_CURRENT = select(_flows.c.current_version_id).where(_flows.c.key == bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class FlowRegistry:
     def current(self, flow_id: str) -> Published | None:
         """The flow's current published version; a flow known only from the files is published
         from them on first use (in the caller's transaction: no commit here)."""
-        version_id = db.session.scalar(select(FlowRecord.current_version_id).where(FlowRecord.key == flow_id))
+        version_id = db.session.execute(_CURRENT, {"key": flow_id}).scalar()
         seed = self.flows.get(flow_id)
         if version_id is None:
             if seed is None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from ivr.db import insert_ignore, upsert_id
 from ivr.extensions import db
@@ -30,6 +31,12 @@ from ivr.ops.metrics import ANSWERS_STORED, RESPONSES_ENDED, count_after_commit
 from ivr.services.consent.privacy import number_hash
 
 log = logging.getLogger(__name__)
+
+
+_calls = cast(Table, Call.__table__)
+_agents = cast(Table, Agent.__table__)
+_CALL_ID = select(_calls.c.id).where(_calls.c.call_sid == bindparam("sid"))
+_AGENT_ID = select(_agents.c.id).where(_agents.c.ref == bindparam("ref"))
 
 
 def caller_hash(from_number: str | None) -> str | None:
@@ -57,13 +64,13 @@ def upsert_call(
 
 
 def call_id(call_sid: str) -> int | None:
-    found: int | None = db.session.scalar(select(Call.id).where(Call.call_sid == call_sid))
+    found: int | None = db.session.execute(_CALL_ID, {"sid": call_sid}).scalar()
     return found
 
 
 def upsert_agent(ref: str, seen_on: str) -> int:
     """The agent's id; an agent first seen on a webhook (`seen_on`) is recorded as a new one."""
-    known: int | None = db.session.scalar(select(Agent.id).where(Agent.ref == ref))
+    known: int | None = db.session.execute(_AGENT_ID, {"ref": ref}).scalar()
     if known is not None:
         return known
     agent_id, created = upsert_id(Agent, {"ref": ref, "auto_created": True}, ["ref"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from ivr.extensions import db
 from ivr.models import AgentLeg, Disposition, LanguageSource, SurveyChannel, SurveyResponse
@@ -36,6 +37,14 @@ class StartRequest:
     channel: SurveyChannel = SurveyChannel.voice
     # A try-out of this flow version (a row id): the response is a test response.
     test_version_id: int | None = None
+
+
+_legs = cast(Table, AgentLeg.__table__)
+_LEGS = (
+    select(_legs.c.agent_id, _legs.c.sequence, _legs.c.outcome, _legs.c.started_at, _legs.c.ended_at)
+    .where(_legs.c.call_id == bindparam("call_id"))
+    .order_by(_legs.c.sequence)
+)
 
 
 def start_survey(request: StartRequest) -> Turn:
@@ -123,11 +132,7 @@ def begin_survey(request: StartRequest) -> Turn:
 def _record_chain(call_id: int, agent_ids: list[int], queue: str | None, rule: str) -> int | None:
     """Add the agents to the call's chain (each unless already its last leg) and return the one
     the response credits: the last, first or longest of the legs an agent answered."""
-    legs = db.session.execute(
-        select(AgentLeg.agent_id, AgentLeg.sequence, AgentLeg.outcome, AgentLeg.started_at, AgentLeg.ended_at)
-        .where(AgentLeg.call_id == call_id)
-        .order_by(AgentLeg.sequence)
-    ).all()
+    legs = db.session.execute(_LEGS, {"call_id": call_id}).all()
     chain: list[tuple[int, float]] = [
         (leg.agent_id, _seconds(leg.started_at, leg.ended_at)) for leg in legs if leg.outcome == "completed"
     ]
