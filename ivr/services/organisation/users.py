@@ -3,6 +3,8 @@ passwords hashed with argon2, deactivated rather than deleted so the history kee
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
@@ -13,8 +15,14 @@ from ivr.services.errors import Conflict, Invalid, NotFound
 
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a failed sign-in takes as long either way.
-_DUMMY_HASH = _hasher.hash("not a password of anyone's")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown address's password is checked against, so that a failed sign-in takes as
+    long either way. Made on first use: an argon2 hash takes 64 MiB and a sixth of a second, which
+    every process (web workers, the RQ worker, each `flask` command) paid at start."""
+    return _hasher.hash("not a password of anyone's")
 
 
 def create_user(
@@ -116,7 +124,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, else None (the same time either way)."""
     user = find(email)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:
