@@ -26,16 +26,88 @@ from bench.load import LoadResult, Mix, Stats, percentile, run_open_loop
 from bench.seed import ensure_database, reset_schema, seed
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
-REDIS = "redis://127.0.0.1:6379/14"
+REDIS = "redis://127.0.0.1:6379/4"  # not 13-15, which the test suite uses
 TOKEN = "bench-auth-token-0123456789abcdef"
 TARGET_P99 = 0.100
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @dataclass
+class Cost:
+    """CPU seconds spent over one step (warm-up, measured seconds and drain), and what was done."""
+
+    web: float
+    worker: float
+    database: float
+    load: float
+    webhooks: int
+    surveys: int  # completed: the server said goodbye after the questions
+    scored: int  # score rows written
+
+    def ms(self, seconds: float, count: int) -> float:
+        return 1000 * seconds / count if count else float("nan")
+
+    @property
+    def per_survey(self) -> float:
+        """Web + worker + database CPU (ms) per completed survey."""
+        return self.ms(self.web + self.worker + self.database, self.surveys)
+
+    @property
+    def per_webhook(self) -> float:
+        return self.ms(self.web + self.worker + self.database, self.webhooks)
+
+    @property
+    def worker_per_scored(self) -> float:
+        return self.ms(self.worker, self.scored)
+
+
+class Meter:
+    """Reads the CPU of the processes under test: the web server, its RQ worker (if any), and the
+    PostgreSQL backends serving the bench database; and the load generator's own."""
+
+    def __init__(self, web: stack.Service, worker: stack.Service | None, database_url: str) -> None:
+        self.web, self.worker, self.database_url = web, worker, database_url
+        self.database = stack.DatabaseCpu(database_url)
+
+    def _scores(self) -> int:
+        with self.database.engine.connect() as conn:
+            try:
+                return int(conn.scalar(sa.text("SELECT count(*) FROM scores")) or 0)
+            except sa.exc.ProgrammingError:
+                return 0
+
+    def read(self) -> tuple[float, float, dict[int, float], float, int]:
+        return (
+            stack.service_cpu(self.web),
+            stack.service_cpu(self.worker) if self.worker else 0.0,
+            self.database.snapshot(),
+            time.process_time(),
+            self._scores(),
+        )
+
+    def cost(self, before: tuple[float, float, dict[int, float], float, int], load: LoadResult) -> Cost:
+        after = self.read()
+        return Cost(
+            web=after[0] - before[0],
+            worker=after[1] - before[1],
+            database=stack.DatabaseCpu.used(before[2], after[2]),
+            load=after[3] - before[3],
+            webhooks=len(load.samples),
+            surveys=len(load.completed),
+            scored=after[4] - before[4],
+        )
+
+    def close(self) -> None:
+        self.database.close()
+
+
+@dataclass
 class Sweep:
     name: str
     steps: dict[int, Stats] = field(default_factory=dict)
+    costs: dict[int, Cost] = field(default_factory=dict)
+    # completed surveys per second in each step's measured window
+    surveys: dict[int, float] = field(default_factory=dict)
     best: int | None = None  # highest target rate with p99 under 100 ms and no errors
     profile: list[tuple[float, str]] = field(default_factory=list)
 
@@ -58,6 +130,9 @@ def sweep(
     calls: bool,
     wpc: float = 1.0,
     profile: tuple[int, int, Path] | None = None,
+    meter: Meter | None = None,
+    start_path: str = "/voice/survey?agent=alice&queue=support&lang=en",
+    status_path: str | None = "/voice/status",
 ) -> tuple[Sweep, list[LoadResult]]:
     """Every rate in `rates`, then each of `higher` in turn until one misses p99 < 100 ms; then
     halve the gap between the best rate that held and the first that did not.
@@ -73,7 +148,21 @@ def sweep(
         if profile is not None and profile[0] == target:
             spy = bench_profile.start(profile[1], warm + seconds, profile[2])
         per_second = target / wpc if calls else target
-        load = asyncio.run(run_open_loop(url, TOKEN, per_second, warm + seconds, calls=calls))
+        before = meter.read() if meter else None
+        load = asyncio.run(
+            run_open_loop(
+                url,
+                TOKEN,
+                per_second,
+                warm + seconds,
+                calls=calls,
+                start_path=start_path,
+                status_path=status_path,
+            )
+        )
+        if meter is not None and before is not None:
+            result.costs[target] = meter.cost(before, load)
+        result.surveys[target] = load.completed_in(warm, warm + seconds) / seconds
         if spy is not None:
             spy.wait()
             result.profile = bench_profile.summary(profile[2])  # type: ignore[index]
@@ -81,9 +170,12 @@ def sweep(
         result.steps[target] = stats
         loads.append(load)
         ok = good(stats, target)
+        cost = result.costs.get(target)
+        spent = f", CPU {cost.per_webhook:.2f} ms/webhook {cost.per_survey:.1f} ms/survey" if cost else ""
         say(
             f"  {name} @ {target}/s: got {stats.rate:.0f}/s, p50 {stats.p50 * 1000:.1f} ms,"
-            f" p99 {stats.p99 * 1000:.1f} ms, errors {stats.errors} ({'ok' if ok else 'over'})"
+            f" p99 {stats.p99 * 1000:.1f} ms, errors {stats.errors}, surveys {result.surveys[target]:.1f}/s"
+            f"{spent} ({'ok' if ok else 'over'})"
         )
         if ok:
             result.best = max(result.best or 0, target)
@@ -202,7 +294,18 @@ def main() -> None:
         "--profile", action="store_true", help="sample a web worker with py-spy at the highest fixed rate"
     )
     parser.add_argument("--skip-reports", action="store_true")
+    parser.add_argument("--skip-closed-loop", action="store_true")
+    parser.add_argument(
+        "--overload-seconds", type=float, default=30, help="the burst at 1.5x our best rate (0: skip it)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a before/after check in about ten minutes: 8 s steps up to 600/s, no closed loop, no reports",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.sweep, args.skip_reports, args.skip_closed_loop = 8, "300,400,500,600", True, True
     rates = [int(r) for r in args.rates.split(",")]
     higher = [int(r) for r in args.sweep.split(",") if r]
     RESULTS.mkdir(exist_ok=True)
@@ -225,6 +328,63 @@ def main() -> None:
     print(f"\nraw figures and logs: {logs}")
 
 
+def overload_phase(best: int, seconds: float) -> dict[str, Any]:
+    """Our server at 1.5x its best rate for `seconds`, then at half its best rate for 20 s: errors
+    and p99 during the burst, and how long after it a 2-second window's p99 is back under 100 ms."""
+    burst = 1.5 * best / 7.1
+    say(f"overload: {1.5 * best:.0f} webhooks/s for {seconds:.0f} s, then {best / 2:.0f}/s for 20 s")
+
+    async def both() -> tuple[LoadResult, LoadResult]:
+        first = asyncio.create_task(
+            run_open_loop("http://127.0.0.1:5103", TOKEN, burst, seconds, calls=True, drain=seconds + 20)
+        )
+        await asyncio.sleep(seconds)
+        calm = await run_open_loop("http://127.0.0.1:5103", TOKEN, best / 2 / 7.1, 20, calls=True, seed=9)
+        return await first, calm
+
+    loud, calm = asyncio.run(both())
+    during = Stats.of(loud.samples, seconds)
+    # Every request sent after the burst's last call started, by when it was sent (from the burst's end).
+    after = [(s.sent - seconds, s) for s in loud.samples if s.sent >= seconds]
+    after += [(s.sent, s) for s in calm.samples]
+    recovered: float | None = None
+    for start in range(0, 20, 2):
+        window = [s.latency for at, s in after if start <= at < start + 2]
+        if window and percentile(window, 0.99) < TARGET_P99:
+            recovered = float(start)
+            break
+    errors = during.errors + sum(not s.ok for _, s in after)
+    say(
+        f"  burst p50 {during.p50 * 1000:.0f} ms p99 {during.p99 * 1000:.0f} ms, {errors} errors;"
+        f" p99 < 100 ms again {f'{recovered:.0f} s' if recovered is not None else 'not within 20 s'} after it"
+    )
+    return {"rate": 1.5 * best, "burst": asdict(during), "errors": errors, "recovered_after_s": recovered}
+
+
+def summary(sweeps: dict[str, Sweep]) -> dict[str, Any]:
+    """Per app: the best rate held, its latencies, surveys/s and CPU there (or at the highest step
+    measured when no rate held)."""
+    table: dict[str, Any] = {}
+    for name, result in sweeps.items():
+        at = result.best or min(result.steps, default=0)
+        if not at:
+            continue
+        stats, cost = result.steps[at], result.costs.get(at)
+        table[name] = {
+            "best": result.best,
+            "at": at,
+            "p50": stats.p50,
+            "p95": stats.p95,
+            "p99": stats.p99,
+            "surveys_per_s": result.surveys.get(at, 0.0),
+            "cpu_ms_per_webhook": cost.per_webhook if cost else None,
+            "cpu_ms_per_survey": cost.per_survey if cost and cost.surveys else None,
+            "worker_ms_per_scored": cost.worker_per_scored if cost and cost.scored else None,
+            "cost": asdict(cost) if cost else None,
+        }
+    return table
+
+
 def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], logs: Path) -> dict[str, Any]:
     database_url = f"{PG}/ivr_bench"
     ensure_database(database_url)
@@ -233,19 +393,42 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
     Redis.from_url(REDIS).flushdb()
     out: dict[str, Any] = {}
 
-    base_env = {"BENCH_DATABASE_URL": database_url, "BENCH_REDIS_URL": REDIS}
+    # gunicorn.conf.py checks our app's settings before any worker starts, for the baselines too.
+    base_env = {
+        "BENCH_DATABASE_URL": database_url,
+        "BENCH_REDIS_URL": REDIS,
+        "IVR_ENV": "development",
+        "DATABASE_URL": database_url,
+    }
+    sweeps: dict[str, Sweep] = {}
     for name, spec, port in (
         ("ceiling", "bench.baseline_app:ceiling_app", 5101),
         ("floor", "bench.baseline_app:floor_app", 5102),
+        ("plain", "bench.baseline_app:plain_app", 5104),
     ):
         say(f"baseline ({name}) under gunicorn")
         service = stack.gunicorn(f"baseline-{name}", spec, port, {**base_env, "BENCH_APP": name}, logs)
+        meter = Meter(service, None, database_url)
         try:
+            # The plain survey is whole calls (about 7 requests each: start, then ask and answer
+            # each of three questions), played like ours but without status callbacks.
+            plain = name == "plain"
             result, _ = sweep(
-                name, f"http://127.0.0.1:{port}", rates, higher, args.seconds, calls=False, wpc=1
+                name,
+                f"http://127.0.0.1:{port}",
+                rates,
+                higher,
+                args.seconds,
+                calls=plain,
+                wpc=7.0 if plain else 1,
+                meter=meter,
+                start_path="/plain/voice",
+                status_path=None,
             )
         finally:
+            meter.close()
             service.stop()
+        sweeps[name] = result
         out[f"baseline_{name}"] = {str(k): asdict(v) for k, v in result.steps.items()} | {"best": result.best}
 
     app_env = {
@@ -260,6 +443,7 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
     say("survey server (gunicorn, PostgreSQL, Redis, RQ worker)")
     worker = stack.rq_worker(app_env, logs)
     web = stack.gunicorn("survey-web", "wsgi:app", 5103, app_env, logs)
+    meter = Meter(web, worker, database_url)
     try:
         # About 7.1 webhooks a call with this mix (start, 3-4 answers, re-prompts, the voice
         # comment, the status and recording callbacks);
@@ -274,9 +458,15 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
             calls=True,
             wpc=7.1,
             profile=profile,
+            meter=meter,
         )
-        out["closed_loop"] = closed_loop_phase(args, database_url)
+        sweeps["survey"] = result
+        if args.overload_seconds and result.best:
+            out["overload"] = overload_phase(result.best, args.overload_seconds)
+        if not args.skip_closed_loop:
+            out["closed_loop"] = closed_loop_phase(args, database_url)
     finally:
+        meter.close()
         web.stop()
         worker.stop()
     per_survey, counts = rows_per_survey(database_url)
@@ -287,6 +477,7 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
         "rq_worker": peak_mb(worker, children_only=False),
     }
     out["profile"] = result.profile
+    out["summary"] = summary(sweeps)
     out["rows_per_survey"] = per_survey
     out["row_counts"] = counts
     return out
@@ -307,10 +498,59 @@ def print_table(report: dict[str, Any]) -> None:
             print(f"  {name:<42} {timings}  (target < 200 ms)")
 
 
+def _target(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    table = report["summary"]
+    print("\n== Issue 19's figures, one run (CPU = web + worker + database backends, from /proc) ==")
+    print(
+        f"{'app':<8} {'best/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'surveys/s':>10}"
+        f" {'ms/webhook':>11} {'ms/survey':>10} {'worker ms/score':>16}"
+    )
+    for name, row in table.items():
+
+        def num(value: float | None, width: int, digits: int = 2) -> str:
+            return f"{value:{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
+
+        print(
+            f"{name:<8} {row['best'] or 0:>7} {_ms(row['p50'])} {_ms(row['p95'])} {_ms(row['p99'])}"
+            f" {row['surveys_per_s']:10.1f} {num(row['cpu_ms_per_webhook'], 11)}"
+            f" {num(row['cpu_ms_per_survey'], 10, 1)} {num(row['worker_ms_per_scored'], 16)}"
+        )
+    ours, floor, plain = table.get("survey"), table.get("floor"), table.get("plain")
+    if not (ours and floor and plain):
+        return
+    best = ours["best"] or 0
+    print("\ntargets:")
+    if floor["best"]:
+        ratio = best / floor["best"]
+        print(f"  ours / floor rate at p99 < 100 ms: {ratio:.0%} (target >= 80%): {_target(ratio >= 0.8)}")
+    print(f"  ours at p99 < 100 ms: {best}/s (target >= 400/s): {_target(best >= 400)}")
+    if plain["surveys_per_s"]:
+        ratio = ours["surveys_per_s"] / plain["surveys_per_s"]
+        print(
+            f"  completed surveys/s at p99 < 100 ms, ours / plain: {ours['surveys_per_s']:.1f} /"
+            f" {plain['surveys_per_s']:.1f} = {ratio:.1f}x (target >= 2x): {_target(ratio >= 2)}"
+        )
+    if ours["cpu_ms_per_survey"] and plain["cpu_ms_per_survey"]:
+        ratio = ours["cpu_ms_per_survey"] / plain["cpu_ms_per_survey"]
+        print(
+            f"  CPU per completed survey, ours / plain: {ours['cpu_ms_per_survey']:.1f} /"
+            f" {plain['cpu_ms_per_survey']:.1f} ms = {ratio:.2f}x (target <= 1x): {_target(ratio <= 1)}"
+        )
+    print(
+        "  (ours includes scoring, feedback and the closed loop in the worker, a voice comment and"
+        " the status and recording callbacks; the plain survey does none of these)"
+    )
+
+
 def print_load(report: dict[str, Any]) -> None:
     apps = {
         "ceiling": report["baseline_ceiling"],
         "floor": report["baseline_floor"],
+        "plain": report["baseline_plain"],
         "survey": report["survey"],
     }
     print("\n== Survey webhooks (open loop, gunicorn as in the Procfile) ==")
@@ -329,13 +569,23 @@ def print_load(report: dict[str, Any]) -> None:
     if "200" in apps["survey"] and "200" in apps["floor"]:
         ours, floor = apps["survey"]["200"], apps["floor"]["200"]
         print(f"  at 200/s: survey p99 {_ms(ours['p99'])} ms, floor {_ms(floor['p99'])} ms (target < 100 ms)")
-    lag = report["closed_loop"]
-    print(
-        f"\nlow-score survey's last webhook -> callback task committed (one RQ worker):"
-        f" p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s, max {lag['max']:.2f} s"
-        f" over {lag['count']}/{lag['expected']} surveys (target p95 < 2 s);"
-        f" {lag['webhooks_delivered']} CRM webhooks delivered"
-    )
+    print_summary(report)
+    if "overload" in report:
+        o = report["overload"]
+        back = f"{o['recovered_after_s']:.0f} s" if o["recovered_after_s"] is not None else "not within 20 s"
+        print(
+            f"\noverload at {o['rate']:.0f} webhooks/s (1.5x best): p99 {_ms(o['burst']['p99'])} ms"
+            f" (target < 1000), errors {o['errors']} (target 0), p99 < 100 ms again after {back}"
+            " (target <= 10 s)"
+        )
+    if "closed_loop" in report:
+        lag = report["closed_loop"]
+        print(
+            f"\nlow-score survey's last webhook -> callback task committed (one RQ worker):"
+            f" p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s, max {lag['max']:.2f} s"
+            f" over {lag['count']}/{lag['expected']} surveys (target p95 < 2 s);"
+            f" {lag['webhooks_delivered']} CRM webhooks delivered"
+        )
     rss = report["peak_rss_mb"]
     print(
         f"peak RSS: web worker {rss['web_worker']:.0f} MB (target < 150), RQ worker {rss['rq_worker']:.0f} MB"

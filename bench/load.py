@@ -44,9 +44,14 @@ class LoadResult:
     # CallSid -> wall-clock time the webhook that ended a low-score survey was answered.
     low_score_ends: dict[str, float] = field(default_factory=dict)
     calls_started: int = 0
+    # Monotonic seconds since the run began at which a survey ended with the server's goodbye.
+    completed: list[float] = field(default_factory=list)
 
     def window(self, start: float, end: float) -> list[Sample]:
         return [s for s in self.samples if start <= s.sent < end]
+
+    def completed_in(self, start: float, end: float) -> int:
+        return sum(start <= at < end for at in self.completed)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -105,7 +110,9 @@ class Poster:
         return status, body
 
 
-async def survey_call(poster: Poster, start_path: str, mix: Mix, rng: random.Random) -> None:
+async def survey_call(
+    poster: Poster, start_path: str, mix: Mix, rng: random.Random, status_path: str | None = "/voice/status"
+) -> None:
     call_sid = "CA" + uuid.uuid4().hex
     base = {"CallSid": call_sid, "AccountSid": "AC" + "0" * 32, "From": f"+1555{rng.randrange(10**7):07d}"}
     low = rng.random() < mix.low_score
@@ -119,8 +126,14 @@ async def survey_call(poster: Poster, start_path: str, mix: Mix, rng: random.Ran
         document = ET.fromstring(body) if body else None
         gather = document.find("Gather") if document is not None else None
         record = document.find("Record") if document is not None else None
+        redirect = document.find("Redirect") if document is not None else None
+        if gather is None and record is None and redirect is not None and redirect.text:
+            status, body = await poster.post(redirect.text, dict(base))  # Twilio follows at once
+            continue
         if gather is None and record is None:
             final_at = time.time() if low else None  # the server ended the survey
+            if document is not None and document.find("Hangup") is not None and questions > 0:
+                poster.result.completed.append(time.monotonic() - poster.t0)
             break
         await asyncio.sleep(rng.uniform(*mix.think))
         roll = rng.random()
@@ -144,7 +157,8 @@ async def survey_call(poster: Poster, start_path: str, mix: Mix, rng: random.Ran
             questions += 1  # a valid answer: wrong keys and silence are asked again
         form = {**base, "Digits": digits} if digits else dict(base)
         status, body = await poster.post(gather.get("action", ""), form)
-    await poster.post("/voice/status", {**base, "CallStatus": "completed", "CallDuration": "60"})
+    if status_path is not None:
+        await poster.post(status_path, {**base, "CallStatus": "completed", "CallDuration": "60"})
     if recording is not None:  # Twilio's recording status callback comes after the call
         await poster.post(recording_callback, {**base, **recording, "RecordingStatus": "completed"})
     if final_at is None and low and questions > 0:
@@ -172,6 +186,7 @@ async def run_open_loop(
     mix: Mix | None = None,
     drain: float = 20.0,
     seed: int = 7,
+    status_path: str | None = "/voice/status",
 ) -> LoadResult:
     """Start `rate` calls (or single webhooks) per second for `seconds`, then let them finish."""
     mix = mix or Mix()
@@ -192,7 +207,7 @@ async def run_open_loop(
             if delay > 0:
                 await asyncio.sleep(delay)
             if calls:
-                tasks.append(asyncio.create_task(survey_call(poster, start_path, mix, rng)))
+                tasks.append(asyncio.create_task(survey_call(poster, start_path, mix, rng, status_path)))
             else:
                 form = {"CallSid": "CA" + uuid.uuid4().hex, "Digits": "5"}
                 tasks.append(asyncio.create_task(_single(poster, form)))

@@ -114,3 +114,45 @@ def wait_for_http(url: str, service: Service, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{service.name} did not answer on {url} within {timeout:.0f} s")
+
+
+def _cpu_seconds(pid: int, reaped: bool = False) -> float:
+    """A process's user + system CPU (and, with `reaped`, that of its children it waited for)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def service_cpu(service: Service) -> float:
+    """CPU seconds of a service so far: the process, the children it reaped, the live children."""
+    return _cpu_seconds(service.process.pid, reaped=True) + sum(
+        _cpu_seconds(pid) for pid in service.descendants()
+    )
+
+
+class DatabaseCpu:
+    """CPU of the PostgreSQL backends serving one database (not the others on the machine)."""
+
+    def __init__(self, database_url: str) -> None:
+        import sqlalchemy as sa
+
+        self.engine = sa.create_engine(database_url, pool_size=1)
+        self.query = sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+    def snapshot(self) -> dict[int, float]:
+        with self.engine.connect() as conn:
+            pids = [int(pid) for (pid,) in conn.execute(self.query)]
+        return {pid: _cpu_seconds(pid) for pid in pids}
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        """Between two snapshots; a backend that started in between counts whole."""
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+    def close(self) -> None:
+        self.engine.dispose()
