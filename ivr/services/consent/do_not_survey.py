@@ -68,27 +68,6 @@ def exclusion(from_hash: str, flow: CompiledFlow, this_call_id: int | None = Non
     return None
 
 
-def surveyed_recently(from_hash: str, flow_key: str, days: int, this_call_id: int | None) -> bool:
-    """Asked this flow within `days` days on another call than `this_call_id`."""
-    if days <= 0:
-        return False
-    since = utcnow() - timedelta(days=days)
-    asked = (
-        select(SurveyResponse.id)
-        .join(Call, Call.id == SurveyResponse.call_id)
-        .join(FlowVersion, FlowVersion.id == SurveyResponse.flow_version_id)
-        .where(
-            Call.from_hash == from_hash,
-            Call.id != (this_call_id or 0),
-            FlowVersion.flow_key == flow_key,
-            SurveyResponse.started_at >= since,
-            SurveyResponse.disposition.in_(ASKED),
-        )
-        .exists()
-    )
-    return bool(db.session.scalar(select(asked)))
-
-
 def add_hash(from_hash: str, source: ListSource, masked: str | None = None, note: str | None = None) -> bool:
     """Add to the list in the caller's transaction; False when it was already there."""
     values = {"number_hash": from_hash, "masked": masked, "source": source, "note": note}

@@ -46,12 +46,12 @@ _on_own_call = _recordings.c.response_id.in_(
         _responses.c.id == bindparam("response"), _responses.c.survey_call_sid == bindparam("call")
     )
 )
-_SET_STATUS = {
-    own_call_only: update(_recordings)
+_SET_STATUS = (
+    update(_recordings)
     .where(
         _recordings.c.recording_sid == bindparam("sid"),
         _recordings.c.response_id == bindparam("response"),
-        *([_on_own_call] if own_call_only else []),
+        _on_own_call,
     )
     .values(
         status=bindparam("new_status"),
@@ -59,8 +59,7 @@ _SET_STATUS = {
         media_url=bindparam("url"),
     )
     .returning(_recordings.c.id)
-    for own_call_only in (False, True)  # keyed by whether the call must be the survey's
-}
+)
 _TRANSCRIBE = (
     update(_recordings)
     .where(
@@ -129,7 +128,7 @@ def recording_status(
     It changes only a recording of this response, made on the survey's own call (`call_sid`, the
     CallSid Twilio posted): a callback carrying another response's RecordingSid changes nothing."""
     # The common case: the <Record> action already stored it. One UPDATE, nothing else.
-    if _set_status(response_id, recording, status, on_call=call_sid, check_call=True):
+    if _set_status(response_id, recording, status, call_sid):
         db.session.commit()
         return False
     response, step = _response_and_step(response_id, step_key)
@@ -153,7 +152,7 @@ def recording_status(
         stored_answer = records.insert_answer(
             response_id, step_key, AnswerStatus.answered, recording.sid, RECORDED
         )
-    _set_status(response_id, recording, status)
+    _set_status(response_id, recording, status, call_sid)  # the call is the survey's: checked above
     if stored_answer and response.disposition.is_final:
         later(Work.score_response, response_id)
     db.session.commit()
@@ -162,23 +161,16 @@ def recording_status(
     return stored_answer
 
 
-def _set_status(
-    response_id: int,
-    recording: RecordingInput,
-    status: str,
-    *,
-    on_call: str | None = None,
-    check_call: bool = False,
-) -> bool:
+def _set_status(response_id: int, recording: RecordingInput, status: str, call_sid: str | None) -> bool:
     """Record what the status callback says about this response's recording; False when there
-    is no such recording (or, with `check_call`, the response is not the survey of `on_call`:
-    no call at all matches nothing)."""
+    is no such recording, or the response is not the survey of `call_sid` (no call matches
+    nothing)."""
     updated = db.session.execute(
-        _SET_STATUS[check_call],
+        _SET_STATUS,
         {
             "sid": recording.sid,
             "response": response_id,
-            "call": on_call,
+            "call": call_sid,
             "new_status": status,
             "duration": recording.duration,
             "url": recording.url,
