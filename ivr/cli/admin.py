@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-import yaml
 from flask.cli import AppGroup
 
 from ivr.flows import FlowError, check_flow, load_catalog
 from ivr.flows.prompts import load_prompts
 from ivr.flows.schema import MessageStep
+from ivr.flows.yaml_text import load_yaml
 from ivr.models import Role, as_utc
 from ivr.services.flow_studio import files
 from ivr.services.organisation import api_keys as api_key_service
@@ -44,7 +44,7 @@ def flows_check() -> None:
             f"languages {', '.join(flow.languages)}, version hash {compiled.content_hash[:12]}"
         )
         path = config.callflows_dir / f"{flow_id}.yaml"
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+        document = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else None
         for problem in check_flow(document, prompts, f"{path.parent.name}/{path.name}"):
             click.echo(f"    {problem}")
 

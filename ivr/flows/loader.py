@@ -28,6 +28,7 @@ from ivr.flows.schema import (
     RecordStep,
     YesNoStep,
 )
+from ivr.flows.yaml_text import load_yaml
 
 # Past this many combinations of earlier answers we do not prove a condition can be true.
 _MAX_COMBINATIONS = 50_000
@@ -60,7 +61,7 @@ def load_catalog(callflows_dir: Path, prompts_dir: Path) -> dict[str, CompiledFl
 def load_flow_file(path: Path, catalog: PromptCatalog) -> CompiledFlow:
     name = f"{path.parent.name}/{path.name}"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise FlowError([FlowProblem(name, f"not valid YAML: {exc}")]) from None
     flow, problems = _checked(raw, catalog, name)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ivr.flows.problems import FlowError, FlowProblem
+from ivr.flows.yaml_text import load_yaml
 
 LANGUAGE_FILE = "language.yaml"
 SPEECH_FILE = "speech.yaml"
@@ -58,7 +59,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def _read_yaml(path: Path, root: Path, problems: list[FlowProblem]) -> object:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         problems.append(FlowProblem(_relative(path, root), f"not valid YAML: {exc}"))
     except OSError as exc:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ivr.flows.compiled import CompiledFlow
 from ivr.flows.problems import FlowError, FlowProblem
 from ivr.flows.prompts import LanguageVoice, load_prompts
+from ivr.flows.yaml_text import load_yaml
 
 ROUTING_FILE = Path("routing") / "queues.yaml"
 AgentAddress = Annotated[str, Field(pattern=r"^(client:[A-Za-z0-9_.@-]+|sip:\S+|\+[1-9][0-9]{6,14})$")]
@@ -83,7 +84,7 @@ def load_routing(callflows_dir: Path) -> Routing | None:
         return None
     name = f"{callflows_dir.name}/{ROUTING_FILE}"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
         return Routing.model_validate(raw)
     except yaml.YAMLError as exc:
         raise FlowError([FlowProblem(name, f"not valid YAML: {exc}")]) from None

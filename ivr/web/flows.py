@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from ivr.flows.yaml_text import load_yaml
 from ivr.services.errors import DomainError, NotFound
 from ivr.services.flow_studio import audio, drafts, trial
 from ivr.services.flow_studio.files import dump_yaml
@@ -128,7 +129,7 @@ def flow_draft_steps(flow_key: str) -> Page:
     form = DraftForm()
     if form.validate_on_submit():
         try:
-            document = yaml.safe_load(form.document.data or "")
+            document = load_yaml(form.document.data or "")
         except yaml.YAMLError:
             document = None
         if not isinstance(document, dict) or not isinstance(document.get("steps"), list):

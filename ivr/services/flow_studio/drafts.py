@@ -15,6 +15,7 @@ from ivr.extensions import db
 from ivr.flows import CompiledFlow, FlowError, FlowProblem, check_flow, compile_flow
 from ivr.flows.prompts import PromptCatalog
 from ivr.flows.schema import ClosingPrompts
+from ivr.flows.yaml_text import load_yaml
 from ivr.models import FlowAction, FlowAuditEntry, FlowRecord, FlowVersion, SurveyResponse, utcnow
 from ivr.services.conversation.flow_versions import registry
 from ivr.services.errors import Conflict, Invalid, NotFound
@@ -208,7 +209,7 @@ def checked(
         result.problems = [FlowProblem(name, f"the document is longer than {MAX_YAML} characters")]
         return result
     try:
-        document = yaml.safe_load(yaml_text)
+        document = load_yaml(yaml_text)
     except yaml.YAMLError as exc:
         result.problems = [FlowProblem(name, f"not valid YAML: {exc}")]
         return result
