@@ -38,8 +38,8 @@ from tests.helpers import API_KEY_HEADER as KEY
 from tests.local_servers import http_recorder
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-# About half a minute per backend for the nine operations.
-EXAMPLES_PER_OPERATION = 70
+# About twenty seconds per backend for the thirteen operations.
+EXAMPLES_PER_OPERATION = 40
 
 
 def seed(app: Flask, twilio: Twilio) -> None:

@@ -1,11 +1,14 @@
 """axe-core (vendored, tests/vendor) on each main page as its person sees it: no serious or critical
-violations, on a desktop and on a phone."""
+violations, on a desktop and on a phone.
+
+On SQLite only: the markup does not depend on the database, and axe costs a second or two a page."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
@@ -13,6 +16,8 @@ from tests.helpers import make_user, scored_response, set_up_team, sign_in
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.11.0.min.js"
 PHONE: ViewportSize = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 # (who signs in, the pages they open); None: nobody, the sign-in page.
 PAGES: list[tuple[str | None, list[str]]] = [

@@ -36,7 +36,7 @@ STEPS = ["language", "csat", "nps", "resolved", "unresolved_reason", "comment", 
 CALLBACK_ROUTES = ("recordings", "transcriptions", "status")
 
 FUZZ = settings(
-    max_examples=1500,
+    max_examples=800,
     deadline=None,
     derandomize=True,
     database=None,
@@ -46,7 +46,7 @@ FUZZ = settings(
         HealthCheck.data_too_large,
     ],
 )
-PHONE = settings(FUZZ, max_examples=300)
+PHONE = settings(FUZZ, max_examples=150)
 
 # What went through the fuzz in this run, per test and backend (printed with pytest -s).
 COUNTS: Counter[str] = Counter()
