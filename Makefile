@@ -47,11 +47,12 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-# Two workers, a test file each at a time (each with its own databases: tests/helpers.py);
+# Two workers that take tests from each other when idle, so that no long file holds up the end
+# (each worker has its own databases: tests/helpers.py);
 # PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= 2
 pytest: $(VENV)/.installed
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 worker: $(VENV)/.installed
 	$(DEV) $(FLASK) worker --with-scheduler
