@@ -13,12 +13,9 @@ bp.register_error_handler(Exception, errors.handle_unexpected)
 
 @bp.record_once
 def _init_app(state: BlueprintSetupState) -> None:
-    from ivr.api import auth
-
     app = state.app
     assert isinstance(app, Flask)
     errors.init_app(app)
-    auth.init_app(app)
 
 
-from ivr.api import views  # noqa: E402,F401  (registers the routes)
+from ivr.api import auth, views  # noqa: E402,F401  (the bearer-key check and the routes)

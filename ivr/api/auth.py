@@ -9,15 +9,13 @@ Failures are logged with the key's prefix at most, never the key.
 from __future__ import annotations
 
 import logging
-import time
 
-from flask import Flask, Response, current_app, request
+from flask import Response, request
 from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 
 from ivr.api.errors import ApiError, error_response
 from ivr.extensions import api_auth
+from ivr.ops import failure_limits
 from ivr.services import policy
 from ivr.services.organisation import api_keys
 from ivr.services.policy import Principal
@@ -25,32 +23,16 @@ from ivr.services.policy import Principal
 log = logging.getLogger(__name__)
 
 AUTH_FAILURE_LIMIT = parse("20/minute")
-_EXTENSION = "ivr.api_auth_limit"
 
 
-def init_app(app: Flask) -> None:
-    settings = app.extensions["ivr.settings"]
-    # Counters shared by every web process through Redis; in memory on a laptop. Only failures
-    # are counted and only API requests read them: nothing runs on every request.
-    app.extensions[_EXTENSION] = FixedWindowRateLimiter(
-        storage_from_string(settings.redis_url or "memory://")
-    )
-
-
-def _failure_limit() -> tuple[FixedWindowRateLimiter, str]:
-    return current_app.extensions[_EXTENSION], request.remote_addr or "-"
+def _client() -> str:
+    return request.remote_addr or "-"
 
 
 def _refuse_if_over_limit() -> None:
-    window, client = _failure_limit()
-    try:
-        if window.test(AUTH_FAILURE_LIMIT, "api-auth", client):
-            return
-        reset_at = window.get_window_stats(AUTH_FAILURE_LIMIT, "api-auth", client).reset_time
-    except Exception:  # the counter store is down: authenticate as if there were no limit
-        log.warning("the API authentication rate limit could not be checked", exc_info=True)
+    retry_after = failure_limits.retry_after(AUTH_FAILURE_LIMIT, "api-auth", _client())
+    if retry_after is None:
         return
-    retry_after = max(1, int(reset_at - time.time()) + 1)
     raise ApiError(
         429,
         "too_many_requests",
@@ -60,11 +42,8 @@ def _refuse_if_over_limit() -> None:
 
 
 def _count_failure(token: str) -> None:
-    window, client = _failure_limit()
-    try:
-        window.hit(AUTH_FAILURE_LIMIT, "api-auth", client)
-    except Exception:
-        log.warning("a failed API authentication could not be counted", exc_info=True)
+    client = _client()
+    failure_limits.count_failure(AUTH_FAILURE_LIMIT, "api-auth", client)
     shown = api_keys.shown_prefix(token)
     log.warning(
         "API authentication failed from %s for %s %s (%s)",

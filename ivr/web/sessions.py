@@ -11,15 +11,14 @@ import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, Request, abort, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 from werkzeug.wrappers import Response
 
 from ivr.models import User
+from ivr.ops import failure_limits
 from ivr.services import policy
 from ivr.services.organisation import users
 from ivr.services.policy import Principal
@@ -30,10 +29,8 @@ log = logging.getLogger(__name__)
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
 login_manager.session_protection = "strong"
-# Failed sign-ins per client address (on Redis when REDIS_URL is set, so every web process
-# counts together); a successful one is not counted.
+# Failed sign-ins per client address (ivr.ops.failure_limits); a successful one is not counted.
 SIGN_IN_LIMIT = parse("10/minute")
-_LIMIT = "ivr.sign_in_limit"
 
 
 @login_manager.user_loader
@@ -72,26 +69,16 @@ def init_app(app: Flask) -> None:
         SESSION_REFRESH_EACH_REQUEST=True,
     )
     login_manager.init_app(app)
-    app.extensions[_LIMIT] = FixedWindowRateLimiter(storage_from_string(settings.redis_url or "memory://"))
 
 
 def sign_in_blocked() -> bool:
     """Too many failed sign-ins from this address: refuse even the right password, so the
     limit tells a guesser nothing. A counter store that is down blocks nobody."""
-    try:
-        window: FixedWindowRateLimiter = current_app.extensions[_LIMIT]
-        return not window.test(SIGN_IN_LIMIT, "sign-in", request.remote_addr or "-")
-    except Exception:
-        log.warning("the sign-in rate limit could not be checked", exc_info=True)
-        return False
+    return failure_limits.retry_after(SIGN_IN_LIMIT, "sign-in", request.remote_addr or "-") is not None
 
 
 def count_failed_sign_in() -> None:
-    try:
-        window: FixedWindowRateLimiter = current_app.extensions[_LIMIT]
-        window.hit(SIGN_IN_LIMIT, "sign-in", request.remote_addr or "-")
-    except Exception:
-        log.warning("a failed sign-in could not be counted", exc_info=True)
+    failure_limits.count_failure(SIGN_IN_LIMIT, "sign-in", request.remote_addr or "-")
     log.warning("failed sign-in from %s", request.remote_addr)
 
 
