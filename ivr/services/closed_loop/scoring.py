@@ -135,12 +135,13 @@ def score(response_id: int) -> Scored | None:
         else None
     )
     recovery.after_scoring(response, score)
-    planned = notifications.take_planned()
-    db.session.commit()
-    return Scored(
+    # Read before the commit, which expires the rows: reading them after it reloads each.
+    scored = Scored(
         score_id=score.id,
         extreme_low=score.extreme_low,
         feedback_item_id=item.id if item else None,
         task_id=task.id if task else None,
-        notification_ids=planned,
+        notification_ids=notifications.take_planned(),
     )
+    db.session.commit()
+    return scored
