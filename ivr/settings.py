@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     feedback_digest_cron: str = "0 17 * * *"
     # How often the scheduler looks for lost jobs, unsent notifications and missed deadlines.
     housekeeping_interval_seconds: int = 60
+    # How long a scoring job waits for the next finished response before it ends, so that one
+    # job scores a steady stream instead of paying RQ's own work for each (0: end when empty).
+    scoring_linger_seconds: Annotated[float, Field(ge=0, le=5)] = 0.5
     # Which agent a response credits when the call went through several: the last one (the
     # agent who finished the call), the first, or the one on the longest leg.
     agent_credit_rule: Literal["last", "first", "longest"] = "last"

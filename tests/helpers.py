@@ -96,6 +96,8 @@ def make_settings(database_url: str | None, tmp_path: Path, **overrides: Any) ->
         "secret_key": SECRET_KEY,
         "instance_dir": tmp_path,
         "ivr_api_keys": [API_KEY],
+        # A burst worker's scoring job ends when the list is empty instead of waiting for more.
+        "scoring_linger_seconds": 0,
     }
     return Settings(**{**values, **overrides})
 

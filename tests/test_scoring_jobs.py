@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -81,6 +83,35 @@ def test_one_job_scores_every_response_finished_while_it_waited(
     assert queue.scheduled_job_registry.get_job_ids() == ["score-response-2"]
     twilio.play(START, ["4", "8", "1"])  # a response after the job ran queues a new job
     assert queue.count == 1 and redis.lrange(SCORES_WAITING, 0, -1) == [b"4"]
+
+
+def test_a_scoring_job_waits_a_moment_for_the_next_response_and_no_second_job_is_queued(
+    app_factory: Callable[..., Flask], redis_url: str
+) -> None:
+    """Calls end one by one: the job that scored the first waits for the next instead of ending
+    (and RQ's own work being paid again for a job of its own), and while it runs the webhooks
+    queue no second job."""
+    app = app_factory(redis_url=redis_url, scoring_linger_seconds=2)
+    Twilio(app, app.test_client()).play(START, ["5", "9", "1"])
+    redis = Redis.from_url(redis_url)
+    queue = Queue(SCORING_QUEUE, connection=redis)
+    assert queue.count == 1
+    seen_during_the_job: dict[str, object] = {}
+
+    def a_second_call_ends() -> None:
+        Twilio(app, app.test_client()).play(START, ["1", "0", "!"])
+        seen_during_the_job.update(flag=redis.exists(SCORES_JOB_QUEUED), queued=queue.count)
+
+    second = threading.Timer(0.5, a_second_call_ends)
+    second.start()
+    began = time.monotonic()
+    run_worker(app, redis_url, queues=[SCORING_QUEUE])
+    second.join()
+
+    assert seen_during_the_job == {"flag": 1, "queued": 0}  # the first job was still running
+    assert [score.response_id for score in scores(app)] == [1, 2]  # so it scored the second too
+    assert 2.5 <= time.monotonic() - began < 10  # then waited 2 s more for a third, and ended
+    assert redis.llen(SCORES_WAITING) == 0 and not redis.exists(SCORES_JOB_QUEUED)
 
 
 def test_the_same_job_twice_leaves_one_score(app: Flask, twilio: Twilio) -> None:

@@ -36,11 +36,12 @@ QUEUES = (SCORING_QUEUE, NOTIFICATIONS_QUEUE, SCHEDULED_QUEUE)
 DEFAULT_RETRY = Retry(max=3, interval=[5, 30, 120])
 
 # Finished responses waiting for the scoring job (ivr.jobs.scoring.score_waiting), in order; and
-# the flag saying a job to take them is on the queue. The flag expires, so a job lost with it
-# (Redis restarted, say) holds nothing up for long; the sweepers score what such a loss left.
+# the flag saying a job to take them is queued or running. The flag expires, so a job lost with
+# it (Redis restarted, a worker killed mid-job) holds new responses up for a minute at most; the
+# sweepers score what such a loss left. A job runs for a few seconds at most.
 SCORES_WAITING = "ivr:scores:waiting"
 SCORES_JOB_QUEUED = "ivr:scores:job-queued"
-SCORES_JOB_FLAG_SECONDS = 300
+SCORES_JOB_FLAG_SECONDS = 60
 
 
 class JobQueue:

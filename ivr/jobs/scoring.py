@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from ivr.jobs.running import observed
 from ivr.models import SurveyResponse, utcnow
 from ivr.outbox import Request, Work
 from ivr.services.closed_loop import scoring
+from ivr.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,11 @@ def score_response(response_id: int) -> int | None:
     return scored.score_id
 
 
-# Responses taken off the scoring list at a time, and at most in one job (then the next job
-# goes on, so notifications and deadlines on the other queues get their turn).
+# Responses taken off the scoring list at a time; at most this many, or this long, in one job
+# (then the next job goes on, so notifications and deadlines on the other queues get their turn).
 SCORING_BATCH = 50
 MOST_PER_JOB = 500
+MOST_SECONDS_PER_JOB = 5.0
 
 
 def score_waiting() -> int:
@@ -51,32 +54,44 @@ def score_waiting() -> int:
     Each is scored and committed on its own, with its own log context and metrics as if it were
     its own job. One that fails becomes a job of its own, retried as any other; one taken off
     the list and lost with this process is found by the sweepers.
+
+    When the list is empty the job waits up to SCORING_LINGER_SECONDS for the next response
+    before it ends: calls finish one by one, and without the wait each job would score one
+    response and pay RQ's own work (about as much as the scoring) for it. While the job runs
+    its flag stays set, so the webhooks queue no second job; it is cleared at the end, and a
+    response that arrived just before is handed to a new job then.
     """
     redis = job_queue().redis
     assert redis is not None
-    redis.delete(SCORES_JOB_QUEUED)  # from now on a new response queues a new job
+    linger = settings().scoring_linger_seconds
+    began = time.monotonic()
     taken = 0
-    while taken < MOST_PER_JOB:
-        batch = redis.lpop(SCORES_WAITING, SCORING_BATCH)
-        if not batch:
-            return taken
-        for raw in batch:
-            response_id = int(raw)
-            taken += 1
-            try:
-                with observed(
-                    f"score-response-{response_id}", SCORING_QUEUE, score_response, will_retry=True
-                ):
-                    score_response(response_id)
-            except Exception:
-                db.session.rollback()
-                log.exception(
-                    "response %s could not be scored; it is retried as a job of its own", response_id
-                )
-                dispatch(Request(Work.score_response, (response_id,)))
+    try:
+        while taken < MOST_PER_JOB and time.monotonic() - began < MOST_SECONDS_PER_JOB:
+            batch = redis.lpop(SCORES_WAITING, SCORING_BATCH)
+            if not batch and linger > 0:
+                popped = redis.blpop([SCORES_WAITING], timeout=linger)
+                batch = [popped[1]] if popped else None
+            if not batch:
+                break
+            for raw in batch:
+                taken += 1
+                _score_one(int(raw))
+    finally:
+        redis.delete(SCORES_JOB_QUEUED)  # from now on a new response queues a new job
     if redis.llen(SCORES_WAITING):
         job_queue().wait_for_scoring([], score_waiting)
     return taken
+
+
+def _score_one(response_id: int) -> None:
+    try:
+        with observed(f"score-response-{response_id}", SCORING_QUEUE, score_response, will_retry=True):
+            score_response(response_id)
+    except Exception:
+        db.session.rollback()
+        log.exception("response %s could not be scored; it is retried as a job of its own", response_id)
+        dispatch(Request(Work.score_response, (response_id,)))
 
 
 @dataclass(frozen=True)
