@@ -45,7 +45,7 @@ def score_response(response_id: int) -> int | None:
 # (then the next job goes on, so notifications and deadlines on the other queues get their turn).
 SCORING_BATCH = 50
 MOST_PER_JOB = 500
-MOST_SECONDS_PER_JOB = 5.0
+MOST_SECONDS_PER_JOB = 2.0
 
 
 def score_waiting() -> int:
