@@ -7,9 +7,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Executable, Table, bindparam, select
+from sqlalchemy import Executable, Table, bindparam, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ivr.extensions import db
 from ivr.models import Base
@@ -76,6 +77,40 @@ def upsert_id(model: type[Base], values: dict[str, Any], unique: list[str]) -> t
     if existing is None:  # pragma: no cover - only if the row vanished between the two statements
         raise LookupError(f"{model.__name__} with {unique} vanished during an upsert")
     return existing, False
+
+
+_AUTOCOMMIT = "ivr.db.autocommit"
+
+
+def autocommit_reads() -> None:
+    """On PostgreSQL, a session that has not begun runs its statements without BEGIN and COMMIT
+    until begin(): a webhook that reads, then writes one statement (atomic by itself), saves
+    two round trips of three. Several writes that must commit together call begin() first.
+    On SQLite, or in a session already at work, nothing changes."""
+    session = db.session()
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    try:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    except Exception:  # a connection left in a transaction (by a connect hook, say): as usual then
+        log.debug("could not switch the connection to autocommit", exc_info=True)
+        session.rollback()
+        return
+    session.info[_AUTOCOMMIT] = True
+
+
+def begin() -> None:
+    """Open the transaction autocommit_reads() left out (nothing to do otherwise): the writes that
+    follow commit together, or not at all, at the session's commit."""
+    session = db.session()
+    if session.info.pop(_AUTOCOMMIT, False):
+        session.execute(text("BEGIN"))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the connection (and its autocommit) goes back to the pool
+        session.info.pop(_AUTOCOMMIT, None)
 
 
 def end_session(commit: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -29,15 +31,19 @@ def kill_app_connections(app: Flask) -> int:
     return int(killed or 0)
 
 
+def _tag(connection: Any, _record: Any) -> None:
+    connection.execute("SET application_name = 'ivr-under-test'")
+    connection.commit()
+
+
 # Only a database server has connections to cut.
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_webhooks_survive_their_connections_being_killed(app_factory, backend: str) -> None:  # type: ignore[no-untyped-def]
     app = app_factory()
     with app.app_context():
-        # Tag this app's connections so only they are killed.
-        sa.event.listen(
-            db.engine, "connect", lambda conn, _: conn.execute("SET application_name = 'ivr-under-test'")
-        )
+        # Tag this app's connections so only they are killed (committed: a hook that left a
+        # transaction open would hand the app a connection already in one).
+        sa.event.listen(db.engine, "connect", _tag)
     twilio = Twilio(app, app.test_client())
     _, first = twilio.post(START, {"CallSid": "CA-cut"})
     action = first.find("Gather").get("action")  # type: ignore[union-attr]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -291,3 +294,29 @@ def test_a_changed_flow_file_makes_a_new_version_and_running_surveys_keep_theirs
             "Post-call satisfaction (CSAT, NPS, resolution)",
             "Post-call satisfaction v2 (CSAT, NPS, resolution)",
         ]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_on_postgresql_a_key_costs_two_statements_outside_any_transaction(app: Flask, twilio: Twilio) -> None:
+    """The hottest path: read the state, then write the answer and the next state in one
+    statement, each on its own (no BEGIN and COMMIT round trips). A key asked again writes nothing."""
+    _, first = twilio.post(START, {"CallSid": "CA-keys"})
+    csat = first.find("Gather").get("action")  # type: ignore[union-attr]
+    sent: list[tuple[str, bool]] = []
+
+    def watch(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sent.append((statement.split()[0], conn.connection.driver_connection.autocommit))
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", watch)
+    twilio.post(csat, {"CallSid": "CA-keys", "Digits": "9"})
+    assert sent == [("SELECT", True)]
+    sent.clear()
+    _, nps = twilio.post(csat, {"CallSid": "CA-keys", "Digits": "4"})
+    assert sent == [("SELECT", True), ("WITH", True)]
+    assert "/nps?" in nps.find("Gather").get("action")  # type: ignore[union-attr]
+    with app.app_context():
+        sa.event.remove(db.engine, "before_cursor_execute", watch)
+    response = only_response(app)
+    assert answers_by_step(response)["csat"].value == "4"
+    assert response.current_step == "nps"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ivr.db import autocommit_reads, begin
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, sms, speech
 from ivr.flows.schema import LanguageStep, QuestionStep, RecordStep
@@ -15,10 +16,9 @@ from ivr.models import AnswerStatus, Call, Disposition, ListSource, SurveyRespon
 from ivr.outbox import Work, later
 from ivr.services.consent import do_not_survey as consent
 from ivr.services.consent.privacy import mask
-from ivr.services.conversation import recordings, records
-from ivr.services.conversation.answer_values import answer_value
+from ivr.services.conversation import recordings
 from ivr.services.conversation.flow_versions import registry
-from ivr.services.conversation.state import SurveyState, load_state, save_state
+from ivr.services.conversation.state import SurveyState, load_state, save_state, take_answer
 from ivr.services.conversation.turns import Attempt, CallerInput, Turn, advance, closing, repeat_after
 from ivr.services.errors import NotFound
 
@@ -58,6 +58,8 @@ def answer_step(
     `most_no_match` caps the step's no-match retries (a text survey asks again only once). Raises
     NotFound for an unknown response or step, or another call's CallSid.
     """
+    # Most turns read the state and write one statement (or nothing): no BEGIN and COMMIT.
+    autocommit_reads()
     state = load_state(response_id)
     if state is None:
         raise NotFound(f"no survey response {response_id}")
@@ -76,10 +78,13 @@ def answer_step(
 
     was_final = state.disposition.is_final
     if _opting_out(compiled, given) and not was_final:
+        begin()  # the number's listing and the survey's end commit together
         return _opt_out(state, compiled)
     parsed, heard_something = _parse(step, given, compiled, state.language)
     if parsed is not None:
         _store(state, step, AnswerStatus.answered, parsed, attempt)
+        if isinstance(step, RecordStep):
+            begin()  # the recording and the answer commit together
         if isinstance(step, RecordStep) and given.recording is not None:
             recordings.store(state.id, step.key, given.recording, compiled.transcribes(step, state.language))
         elif isinstance(step, RecordStep) and given.text is not None:
@@ -207,18 +212,19 @@ def _parse_text(
 def _store(
     state: SurveyState, step: QuestionStep, status: AnswerStatus, parsed: Parsed, attempt: Attempt
 ) -> None:
-    value = parsed.value if status is AnswerStatus.answered else None
-    number = parsed.number if status is AnswerStatus.answered else None
-    records.insert_answer(
-        state.id,
-        step.key,
-        status,
-        parsed.raw,
-        value,
-        number,
-        no_input=attempt.no_input,
-        no_match=attempt.no_match,
-        speech=parsed.speech,
-        confidence=parsed.confidence,
+    answered = status is AnswerStatus.answered
+    take_answer(
+        state,
+        {
+            "response_id": state.id,
+            "step_key": step.key,
+            "status": status,
+            "raw_input": parsed.raw,
+            "value": parsed.value if answered else None,
+            "number": parsed.number if answered else None,
+            "no_input": attempt.no_input,
+            "no_match": attempt.no_match,
+            "speech": parsed.speech,
+            "confidence": parsed.confidence,
+        },
     )
-    state.values[step.key] = answer_value(status, value, number)

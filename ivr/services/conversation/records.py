@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
 
@@ -141,6 +141,34 @@ def insert_response(
     return response_id
 
 
+def answer_row(
+    response_id: int,
+    step_key: str,
+    status: AnswerStatus,
+    raw_input: str | None,
+    value: str | None,
+    number: int | None = None,
+    *,
+    no_input: int = 0,
+    no_match: int = 0,
+    speech: str | None = None,
+    confidence: float | None = None,
+) -> dict[str, Any]:
+    """The answers row for one step, by column."""
+    return {
+        "response_id": response_id,
+        "step_key": step_key,
+        "status": status,
+        "raw_input": raw_input,
+        "value": value,
+        "number": number,
+        "no_input_count": no_input,
+        "no_match_count": no_match,
+        "speech_result": speech,
+        "speech_confidence": confidence,
+    }
+
+
 def insert_answer(
     response_id: int,
     step_key: str,
@@ -155,24 +183,26 @@ def insert_answer(
     confidence: float | None = None,
 ) -> bool:
     """The answer to one step; False when that step already has one (a repeated delivery)."""
-    stored = insert_ignore(
-        Answer,
-        {
-            "response_id": response_id,
-            "step_key": step_key,
-            "status": status,
-            "raw_input": raw_input,
-            "value": value,
-            "number": number,
-            "no_input_count": no_input,
-            "no_match_count": no_match,
-            "speech_result": speech,
-            "speech_confidence": confidence,
-        },
-        ["response_id", "step_key"],
+    row = answer_row(
+        response_id,
+        step_key,
+        status,
+        raw_input,
+        value,
+        number,
+        no_input=no_input,
+        no_match=no_match,
+        speech=speech,
+        confidence=confidence,
     )
-    if stored is None:
-        log.info("response %s step %s: answer already stored by an earlier delivery", response_id, step_key)
-    else:
+    stored = insert_ignore(Answer, row, ["response_id", "step_key"]) is not None
+    answer_stored(response_id, step_key, stored)
+    return stored
+
+
+def answer_stored(response_id: int, step_key: str, stored: bool) -> None:
+    """Count a new answer once its transaction commits; log a repeated delivery's."""
+    if stored:
         count_after_commit(ANSWERS_STORED, db.session())
-    return stored is not None
+    else:
+        log.info("response %s step %s: answer already stored by an earlier delivery", response_id, step_key)

@@ -1,20 +1,26 @@
-"""A response's conversation state, read in one query and written in one UPDATE.
+"""A response's conversation state, read in one query and written in one statement.
 
 The answer webhook is the hottest path in the server (every key a caller presses), so it works
-on this small state with Core statements instead of ORM objects and their unit of work.
+on this small state with Core statements instead of ORM objects and their unit of work. On
+PostgreSQL the answer a turn took and the state it leads to are written by one statement (the
+INSERT in a CTE of the UPDATE): atomic by itself, so the webhook needs no BEGIN and COMMIT
+around it (ivr.db.autocommit_reads).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, Update, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql
 
 from ivr.extensions import db
-from ivr.models import Answer, Disposition, LanguageSource, SurveyResponse, utcnow
+from ivr.models import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse, utcnow
 from ivr.ops.metrics import RESPONSES_ENDED, count_after_commit
+from ivr.services.conversation import records
 from ivr.services.conversation.answer_values import answer_value
 
 _responses = cast(Table, SurveyResponse.__table__)
@@ -68,6 +74,8 @@ class SurveyState:
     survey_call_sid: str = ""
     # Set by finish() on the transition to a final disposition; save_state counts it.
     newly_final: bool = False
+    # The answer this turn took (records.insert_answer's arguments), written by save_state.
+    pending_answer: dict[str, Any] | None = None
 
     @property
     def answered(self) -> bool:
@@ -117,21 +125,63 @@ def load_state(response_id: int) -> SurveyState | None:
     return state
 
 
+def take_answer(state: SurveyState, answer: dict[str, Any]) -> None:
+    """Keep the answer this turn took (records.insert_answer's keyword arguments) until
+    save_state writes it with the state it leads to."""
+    state.pending_answer = answer
+    state.values[answer["step_key"]] = answer_value(answer["status"], answer["value"], answer["number"])
+
+
 def save_state(state: SurveyState) -> None:
-    """Write the state back (in the caller's transaction) when it changed."""
+    """Write the answer taken and the state (when it changed), in the caller's transaction; on
+    PostgreSQL in one statement."""
+    answer, state.pending_answer = state.pending_answer, None
+    if answer is not None and state.changed and db.session.get_bind().dialect.name == "postgresql":
+        row = {**_answer_row(answer), **_state_row(state)}
+        stored = db.session.execute(_answer_and_state(), row).scalar()
+        records.answer_stored(answer["response_id"], answer["step_key"], bool(stored))
+        _saved(state)
+        return
+    if answer is not None:
+        records.insert_answer(**answer)
     if state.changed:
-        db.session.execute(
-            _SAVE,
-            {
-                "response_id": state.id,
-                "language": state.language,
-                "language_source": state.language_source,
-                "disposition": state.disposition,
-                "current_step": state.current_step,
-                "ended_at": state.ended_at,
-            },
-        )
-        state.changed = False
-        if state.newly_final:
-            count_after_commit(RESPONSES_ENDED.labels(state.disposition.value), db.session())
-            state.newly_final = False
+        db.session.execute(_SAVE, _state_row(state))
+        _saved(state)
+
+
+def _state_row(state: SurveyState) -> dict[str, Any]:
+    return {
+        "response_id": state.id,
+        "language": state.language,
+        "language_source": state.language_source,
+        "disposition": state.disposition,
+        "current_step": state.current_step,
+        "ended_at": state.ended_at,
+    }
+
+
+def _answer_row(answer: dict[str, Any]) -> dict[str, Any]:
+    return {f"answer_{column}": value for column, value in records.answer_row(**answer).items()}
+
+
+def _saved(state: SurveyState) -> None:
+    state.changed = False
+    if state.newly_final:
+        count_after_commit(RESPONSES_ENDED.labels(state.disposition.value), db.session())
+        state.newly_final = False
+
+
+@functools.cache
+def _answer_and_state() -> Update:
+    """WITH answer AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id) UPDATE the response ...
+    RETURNING whether the answer was new; PostgreSQL only (SQLite has no INSERT in a CTE)."""
+    columns = list(records.answer_row(0, "", AnswerStatus.answered, None, None))
+    answer = (
+        postgresql.insert(_answers)
+        .values({column: bindparam(f"answer_{column}", type_=_answers.c[column].type) for column in columns})
+        .on_conflict_do_nothing(index_elements=["response_id", "step_key"])
+        .returning(_answers.c.id)
+        .cte("answer")
+    )
+    new = select(func.count()).select_from(answer).scalar_subquery()
+    return _SAVE.add_cte(answer).returning(new)
