@@ -299,6 +299,12 @@ def main() -> None:
         "--overload-seconds", type=float, default=30, help="the burst at 1.5x our best rate (0: skip it)"
     )
     parser.add_argument(
+        "--soak-minutes",
+        type=int,
+        default=0,
+        help="then our server at its best rate for this long, memory each minute (issue 19: 30)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="a before/after check in about ten minutes: 8 s steps up to 600/s, no closed loop, no reports",
@@ -359,6 +365,41 @@ def overload_phase(best: int, seconds: float) -> dict[str, Any]:
         f" p99 < 100 ms again {f'{recovered:.0f} s' if recovered is not None else 'not within 20 s'} after it"
     )
     return {"rate": 1.5 * best, "burst": asdict(during), "errors": errors, "recovered_after_s": recovered}
+
+
+def soak_phase(rate: int, minutes: int, web: stack.Service, worker: stack.Service) -> dict[str, Any]:
+    """Our server at `rate` webhooks/s for `minutes`, a minute at a time: each minute's p99 and
+    errors, and the web workers' and the RQ worker's resident memory after it (issue 19: under
+    150 MB each after 30 minutes, and no growth)."""
+    say(f"soak: {rate} webhooks/s for {minutes} min (memory after each minute)")
+    minutes_seen: list[dict[str, float]] = []
+    for minute in range(1, minutes + 1):
+        load = asyncio.run(
+            run_open_loop("http://127.0.0.1:5103", TOKEN, rate / 7.1, 60, calls=True, seed=100 + minute)
+        )
+        stats = Stats.of(load.samples, 60)
+        web_mb = max((stack.read_rss_kb(pid) for pid in web.descendants()), default=0) / 1024
+        worker_pids = [worker.process.pid, *worker.descendants()]
+        worker_mb = max((stack.read_rss_kb(pid) for pid in worker_pids), default=0)
+        seen = {
+            "minute": minute,
+            "p99_ms": stats.p99 * 1000,
+            "errors": stats.errors,
+            "web_worker_mb": web_mb,
+            "rq_worker_mb": worker_mb / 1024,
+        }
+        minutes_seen.append(seen)
+        say(
+            f"  minute {minute}: p99 {seen['p99_ms']:.0f} ms, {stats.errors} errors,"
+            f" web worker {web_mb:.0f} MB, RQ worker {seen['rq_worker_mb']:.0f} MB"
+        )
+    first, last = minutes_seen[0], minutes_seen[-1]
+    return {
+        "rate": rate,
+        "minutes": minutes_seen,
+        "web_growth_mb": last["web_worker_mb"] - first["web_worker_mb"],
+        "rq_growth_mb": last["rq_worker_mb"] - first["rq_worker_mb"],
+    }
 
 
 def summary(sweeps: dict[str, Sweep]) -> dict[str, Any]:
@@ -463,6 +504,8 @@ def load_phase(args: argparse.Namespace, rates: list[int], higher: list[int], lo
         sweeps["survey"] = result
         if args.overload_seconds and result.best:
             out["overload"] = overload_phase(result.best, args.overload_seconds)
+        if args.soak_minutes and result.best:
+            out["soak"] = soak_phase(result.best, args.soak_minutes, web, worker)
         if not args.skip_closed_loop:
             out["closed_loop"] = closed_loop_phase(args, database_url)
     finally:
@@ -585,6 +628,17 @@ def print_load(report: dict[str, Any]) -> None:
             f" p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s, max {lag['max']:.2f} s"
             f" over {lag['count']}/{lag['expected']} surveys (target p95 < 2 s);"
             f" {lag['webhooks_delivered']} CRM webhooks delivered"
+        )
+    if "soak" in report:
+        soak = report["soak"]
+        last = soak["minutes"][-1]
+        worst = max(m["p99_ms"] for m in soak["minutes"])
+        errors = sum(m["errors"] for m in soak["minutes"])
+        print(
+            f"\nsoak at {soak['rate']} webhooks/s for {len(soak['minutes'])} min: worst minute's p99"
+            f" {worst:.0f} ms, errors {errors}; after it web worker {last['web_worker_mb']:.0f} MB"
+            f" ({soak['web_growth_mb']:+.0f} MB since minute 1), RQ worker {last['rq_worker_mb']:.0f} MB"
+            f" ({soak['rq_growth_mb']:+.0f} MB) (target < 150 MB each, no growth)"
         )
     rss = report["peak_rss_mb"]
     print(

@@ -73,6 +73,17 @@ class Service:
         self.log.close()
 
 
+def read_rss_kb(pid: int) -> int:
+    """The process's resident memory now (VmRSS), in KiB; 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def read_peak_rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
