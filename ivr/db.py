@@ -82,7 +82,7 @@ def upsert_id(model: type[Base], values: dict[str, Any], unique: list[str]) -> t
 _AUTOCOMMIT = "ivr.db.autocommit"
 
 
-def autocommit_reads() -> None:
+def autocommit_until_begin() -> None:
     """On PostgreSQL, a session that has not begun runs its statements without BEGIN and COMMIT
     until begin(): a webhook that reads, then writes one statement (atomic by itself), saves
     two round trips of three. Several writes that must commit together call begin() first.
@@ -100,7 +100,7 @@ def autocommit_reads() -> None:
 
 
 def begin() -> None:
-    """Open the transaction autocommit_reads() left out (nothing to do otherwise): the writes that
+    """Open the transaction autocommit_until_begin() left out (nothing to do otherwise): the writes that
     follow commit together, or not at all, at the session's commit."""
     session = db.session()
     if session.info.pop(_AUTOCOMMIT, False):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ivr.db import autocommit_reads, begin
+from ivr.db import autocommit_until_begin, begin
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, sms, speech
 from ivr.flows.schema import LanguageStep, QuestionStep, RecordStep
@@ -59,7 +59,7 @@ def answer_step(
     NotFound for an unknown response or step, or another call's CallSid.
     """
     # Most turns read the state and write one statement (or nothing): no BEGIN and COMMIT.
-    autocommit_reads()
+    autocommit_until_begin()
     state = load_state(response_id)
     if state is None:
         raise NotFound(f"no survey response {response_id}")

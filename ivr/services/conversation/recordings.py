@@ -14,7 +14,7 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
 
-from ivr.db import insert_ignore
+from ivr.db import autocommit_until_begin, begin, insert_ignore
 from ivr.extensions import db
 from ivr.flows.schema import RecordStep
 from ivr.models import AnswerStatus, Recording, SurveyResponse, TranscriptStatus, utcnow
@@ -127,10 +127,13 @@ def recording_status(
 
     It changes only a recording of this response, made on the survey's own call (`call_sid`, the
     CallSid Twilio posted): a callback carrying another response's RecordingSid changes nothing."""
-    # The common case: the <Record> action already stored it. One UPDATE, nothing else.
+    # The common case: the <Record> action already stored it. One UPDATE, nothing else (and on
+    # PostgreSQL no BEGIN or COMMIT around it).
+    autocommit_until_begin()
     if _set_status(response_id, recording, status, call_sid):
         db.session.commit()
         return False
+    begin()  # what follows reads, then writes the recording and the answer together
     response, step = _response_and_step(response_id, step_key)
     if response is None or step is None:
         db.session.rollback()
@@ -185,6 +188,7 @@ def transcription(
     """Twilio's transcription callback: keep the text, then score the response again. Only for a
     recording of this response and step, made on the survey's own call (`call_sid`)."""
     completed = status == "completed" and bool(text and text.strip())
+    autocommit_until_begin()  # one UPDATE and a read: no BEGIN or COMMIT needed on PostgreSQL
     updated = db.session.execute(
         _TRANSCRIBE,
         {

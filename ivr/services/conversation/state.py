@@ -4,7 +4,7 @@ The answer webhook is the hottest path in the server (every key a caller presses
 on this small state with Core statements instead of ORM objects and their unit of work. On
 PostgreSQL the answer a turn took and the state it leads to are written by one statement (the
 INSERT in a CTE of the UPDATE): atomic by itself, so the webhook needs no BEGIN and COMMIT
-around it (ivr.db.autocommit_reads).
+around it (ivr.db.autocommit_until_begin).
 """
 
 from __future__ import annotations
