@@ -58,8 +58,31 @@ def test_impossible_range(folders: tuple[Path, Path]) -> None:
     flow = base_flow()
     step(flow, "csat").update(min=5, max=1)
     [problem] = problems_for(folders, flow)
-    assert (problem.file, problem.step, problem.field) == ("callflows/post-call-csat.yaml", "csat", None)
+    assert (problem.file, problem.step, problem.field) == ("callflows/post-call-csat.yaml", "csat", "min")
     assert "impossible range: min 5 must be below max 1" in problem.message
+
+
+def test_a_schema_error_does_not_hide_the_checks_across_steps(folders: tuple[Path, Path]) -> None:
+    flow = base_flow()
+    step(flow, "nps").update(min=10, max=0)  # impossible range in one step
+    step(flow, "csat")["when"] = "resolved == no"  # a condition on a later step in another
+    step(flow, "resolved")["prompt"] = "resolved.unknown"
+    step(flow, "unresolved_reason")["when"] = "nps <= 6"  # on the broken step: no false alarm
+    flow["scoring"]["callback_deadline_hours"] = 0  # a broken top-level field
+    flow["scoring"]["extreme_low"] = "csat == 'maybe'"
+    found = {(p.step, p.field, p.message) for p in problems_for(folders, flow)}
+    assert found == {
+        ("nps", "min", "impossible range: min 10 must be below max 0"),
+        ("csat", "when", "condition refers to later step 'resolved'; it can only use earlier answers"),
+        ("resolved", "prompt", "unknown prompt key 'resolved.unknown'"),
+        (None, "scoring.callback_deadline_hours", "Input should be greater than or equal to 1"),
+        (
+            None,
+            "scoring.extreme_low",
+            "condition \"csat == 'maybe'\" can never be true with the answers the steps accept: "
+            "the rule can never fire",
+        ),
+    }
 
 
 def test_out_of_keypad_range_names_the_field(folders: tuple[Path, Path]) -> None:
@@ -182,7 +205,8 @@ def test_default_language_must_be_listed(folders: tuple[Path, Path]) -> None:
     flow = base_flow()
     flow["default_language"] = "de"
     [problem] = problems_for(folders, flow)
-    assert problem.field is None and "default_language 'de' is not among languages" in problem.message
+    assert problem.field == "default_language"
+    assert "default_language 'de' is not among languages" in problem.message
 
 
 def test_every_problem_in_every_file_is_reported_at_once(folders: tuple[Path, Path]) -> None:
@@ -205,7 +229,8 @@ def test_the_app_refuses_to_start_with_a_broken_flow(folders: tuple[Path, Path],
     flow = base_flow()
     step(flow, "csat").update(min=5, max=1)
     (flows / "post-call-csat.yaml").write_text(yaml.safe_dump(flow))
-    with pytest.raises(FlowError, match=r"callflows/post-call-csat.yaml: step 'csat': impossible range"):
+    expected = r"callflows/post-call-csat.yaml: step 'csat': field 'min': impossible range"
+    with pytest.raises(FlowError, match=expected):
         create_app(make_settings(None, tmp_path, callflows_dir=flows, prompts_dir=prompts))
 
 

@@ -6,12 +6,14 @@ fix a flow in one pass.
 
 from __future__ import annotations
 
+import copy
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ivr.flows import sms, speech
 from ivr.flows.compiled import CompiledFlow
@@ -26,12 +28,27 @@ from ivr.flows.schema import (
     QuestionStep,
     RatingStep,
     RecordStep,
+    Step,
     YesNoStep,
 )
 from ivr.flows.yaml_text import load_yaml
 
 # Past this many combinations of earlier answers we do not prove a condition can be true.
 _MAX_COMBINATIONS = 50_000
+
+_STEP: TypeAdapter[MessageStep | QuestionStep] = TypeAdapter(Step)
+# Top-level fields a broken value of which is replaced, for the cross-step checks only, by a
+# stand-in (the schema error itself is reported): the flow is still checked step by step.
+_STAND_INS = {"id": "draft", "title": "draft"}
+
+
+@dataclass(frozen=True)
+class _Unchecked:
+    """A step that did not pass the schema: its key and kind as written, for the cross-step
+    checks of the steps that did (a condition on it is neither unknown nor provably false)."""
+
+    key: str | None
+    kind: object
 
 
 def load_catalog(callflows_dir: Path, prompts_dir: Path) -> dict[str, CompiledFlow]:
@@ -97,10 +114,70 @@ def _checked(document: object, catalog: PromptCatalog, name: str) -> tuple[Flow 
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
-        return None, [_schema_problem(name, document, error) for error in exc.errors()]
-    problems = _check_flow(name, flow, catalog)
+        # Report the schema's problems, and still cross-check the steps that do validate.
+        problems = [_schema_problem(name, document, error) for error in exc.errors()]
+        partial = _partial(document)
+        if partial is not None:
+            problems += _cross_checked(name, *partial, catalog)
+        return None, problems
+    return flow, _cross_checked(name, flow, list(flow.steps), catalog)
+
+
+def _cross_checked(
+    name: str, flow: Flow, sequence: list[MessageStep | QuestionStep | _Unchecked], catalog: PromptCatalog
+) -> list[FlowProblem]:
+    problems = _check_flow(name, flow, catalog, sequence)
     problems += sms.compile_texts(name, flow, catalog.sms, catalog.speech, catalog.texts)[2]
-    return flow, problems
+    return problems
+
+
+def _partial(document: dict[str, Any]) -> tuple[Flow, list[MessageStep | QuestionStep | _Unchecked]] | None:
+    """The flow made of the steps that validate (the others kept as _Unchecked, in their place),
+    with a broken top-level field left at its default; None when there is nothing to cross-check."""
+    raw_steps = document.get("steps")
+    if not isinstance(raw_steps, list):
+        return None
+    sequence: list[MessageStep | QuestionStep | _Unchecked] = []
+    for raw in raw_steps:
+        try:
+            sequence.append(_STEP.validate_python(raw))
+        except ValidationError:
+            key = raw.get("key") if isinstance(raw, dict) else None
+            kind = raw.get("kind") if isinstance(raw, dict) else None
+            sequence.append(_Unchecked(key if isinstance(key, str) else None, kind))
+    valid = [step for step in sequence if not isinstance(step, _Unchecked)]
+    if not valid:
+        return None
+    partial: dict[str, Any] = copy.deepcopy(dict(document, steps=valid))
+    for _ in range(4):
+        try:
+            flow = Flow.model_validate(partial)
+        except ValidationError as exc:
+            errors = exc.errors()
+        else:  # the flow's own step objects, in their places among the unchecked ones
+            checked = iter(flow.steps)
+            return flow, [entry if isinstance(entry, _Unchecked) else next(checked) for entry in sequence]
+        languages = partial.get("languages")
+        for error in errors:
+            loc = [str(part) for part in error["loc"]]
+            if not loc and isinstance(languages, list) and languages:
+                partial["default_language"] = languages[0]
+            elif not loc or loc[0] in ("languages", "default_language", "steps"):
+                return None  # nothing sensible to check the steps against
+            elif loc[0] in _STAND_INS:
+                partial[loc[0]] = _STAND_INS[loc[0]]
+            elif not _drop(partial, loc):
+                partial.pop(loc[0], None)
+    return None
+
+
+def _drop(data: dict[str, Any], loc: list[str]) -> bool:
+    """Leave the field at `loc` (a nested one) at its default; False when it is not there."""
+    for part in loc[:-1]:
+        data = data.get(part)  # type: ignore[assignment]
+        if not isinstance(data, dict):
+            return False
+    return data.pop(loc[-1], None) is not None and len(loc) > 1
 
 
 def _compile(flow: Flow, catalog: PromptCatalog) -> CompiledFlow:
@@ -139,9 +216,27 @@ def _vocabulary(data: dict[str, Any], steps: list[QuestionStep]) -> speech.Vocab
     )
 
 
+# The field a whole-step (or whole-flow) rule of the schema is about, by its message, so that
+# the editor can show the problem next to that field.
+_RULE_FIELDS = (
+    ("is a reserved word", "key"),
+    ("impossible range", "min"),
+    ("must run from 0 to 10", "min"),
+    ("KPI", "kpi"),
+    ("yes_digit and no_digit", "no_digit"),
+    ("option", "options"),
+    ("a language menu needs", "options"),
+    ("a language is offered twice", "options"),
+    ("min_length must be below", "min_length"),
+    ("default_language", "default_language"),
+)
+
+
 def _schema_problem(name: str, raw: dict[str, Any], error: Any) -> FlowProblem:
     loc = list(error["loc"])
     message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error" and (not loc or (loc[0] == "steps" and len(loc) <= 3)):
+        loc += [field for words, field in _RULE_FIELDS if words in message][:1]
     if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
         index = loc[1]
         steps = raw.get("steps") or []
@@ -170,14 +265,20 @@ def _prompt_keys(flow: Flow) -> set[str]:
     return keys
 
 
-def _check_flow(name: str, flow: Flow, catalog: PromptCatalog) -> list[FlowProblem]:
+def _check_flow(
+    name: str, flow: Flow, catalog: PromptCatalog, sequence: list[MessageStep | QuestionStep | _Unchecked]
+) -> list[FlowProblem]:
+    """The checks across steps; `sequence` is every step in order, the ones that did not pass
+    the schema (absent from `flow`) as _Unchecked."""
     problems: list[FlowProblem] = []
 
     seen: set[str] = set()
-    for step in flow.steps:
-        if step.key in seen:
-            problems.append(FlowProblem(name, "the same step key is used twice", step=step.key, field="key"))
-        seen.add(step.key)
+    for entry in sequence:
+        if entry.key is None:
+            continue
+        if entry.key in seen:
+            problems.append(FlowProblem(name, "the same step key is used twice", step=entry.key, field="key"))
+        seen.add(entry.key)
 
     for lang in flow.languages:
         if lang not in catalog.voices:
@@ -185,18 +286,20 @@ def _check_flow(name: str, flow: Flow, catalog: PromptCatalog) -> list[FlowProbl
                 FlowProblem(name, f"language {lang!r} has no prompts/{lang}/language.yaml", field="languages")
             )
     problems.extend(_missing_prompts(name, flow, catalog))
-    problems.extend(_check_languages_and_speech(name, flow, catalog))
+    problems.extend(_check_languages_and_speech(name, flow, catalog, sequence))
     problems.extend(_check_opt_out_key(name, flow))
 
-    earlier: dict[str, QuestionStep | MessageStep] = {}
-    for step in flow.steps:
-        if step.when:
-            problems.extend(_check_condition(name, flow, step.when, earlier, step.key, "when"))
-        earlier[step.key] = step
+    all_keys = [entry.key for entry in sequence if entry.key is not None]
+    earlier: dict[str, QuestionStep | MessageStep | _Unchecked] = {}
+    for entry in sequence:
+        if not isinstance(entry, _Unchecked) and entry.when:
+            problems.extend(_check_condition(name, all_keys, entry.when, earlier, entry.key, "when"))
+        if entry.key is not None:
+            earlier[entry.key] = entry
     for rule_name in ("extreme_low", "extreme_high"):
         rule = getattr(flow.scoring, rule_name)
         if rule:
-            problems.extend(_check_condition(name, flow, rule, earlier, None, f"scoring.{rule_name}"))
+            problems.extend(_check_condition(name, all_keys, rule, earlier, None, f"scoring.{rule_name}"))
     if not flow.scoring.extreme_low:
         problems.append(
             FlowProblem(
@@ -269,14 +372,23 @@ def _check_opt_out_key(name: str, flow: Flow) -> list[FlowProblem]:
     return problems
 
 
-def _check_languages_and_speech(name: str, flow: Flow, catalog: PromptCatalog) -> list[FlowProblem]:
+def _check_languages_and_speech(
+    name: str, flow: Flow, catalog: PromptCatalog, sequence: list[MessageStep | QuestionStep | _Unchecked]
+) -> list[FlowProblem]:
     problems = []
     menus = [step for step in flow.steps if isinstance(step, LanguageStep)]
     for menu in menus[1:]:
         problems.append(
             FlowProblem(name, "a flow has at most one language menu", step=menu.key, field="kind")
         )
-    if menus and flow.questions()[0] is not menus[0]:
+    # Steps that did not pass the schema count by the kind written on them.
+    questions = [
+        entry
+        for entry in sequence
+        if not isinstance(entry, MessageStep)
+        and not (isinstance(entry, _Unchecked) and entry.kind == "message")
+    ]
+    if menus and questions[0] is not menus[0] and not isinstance(questions[0], _Unchecked):
         problems.append(
             FlowProblem(name, "the language menu must be the first question", step=menus[0].key, field="kind")
         )
@@ -309,9 +421,9 @@ def _check_languages_and_speech(name: str, flow: Flow, catalog: PromptCatalog) -
 
 def _check_condition(
     name: str,
-    flow: Flow,
+    all_keys: list[str],
     source: str,
-    earlier: dict[str, QuestionStep | MessageStep],
+    earlier: dict[str, QuestionStep | MessageStep | _Unchecked],
     step_key: str | None,
     field: str,
 ) -> list[FlowProblem]:
@@ -321,7 +433,6 @@ def _check_condition(
     except ConditionError as exc:
         return [FlowProblem(name, f"condition {source!r} does not parse: {exc}", step=step_key, field=field)]
     problems = []
-    all_keys = [s.key for s in flow.steps]
     for ref in sorted(condition.names()):
         if ref == SENTIMENT:
             if step_key is not None:
@@ -358,6 +469,8 @@ def _check_condition(
             )
     if problems:
         return problems
+    if any(isinstance(earlier.get(ref), _Unchecked) for ref in condition.names()):
+        return problems  # what a step that did not validate accepts is not known
     if not _can_be_true(condition, earlier):
         what = "the step is unreachable" if step_key else "the rule can never fire"
         problems.append(
@@ -371,7 +484,7 @@ def _check_condition(
     return problems
 
 
-def _can_be_true(condition: Condition, earlier: dict[str, QuestionStep | MessageStep]) -> bool:
+def _can_be_true(condition: Condition, earlier: dict[str, QuestionStep | MessageStep | _Unchecked]) -> bool:
     names = sorted(condition.names())
     domains: list[list[Any]] = []
     for ref in names:
@@ -381,7 +494,7 @@ def _can_be_true(condition: Condition, earlier: dict[str, QuestionStep | Message
             domains.append([*sorted({-1.0, 0.0, 1.0} | {e for e in edges if -1 <= e <= 1}), None])
             continue
         step = earlier[ref]
-        assert not isinstance(step, MessageStep)
+        assert not isinstance(step, MessageStep | _Unchecked)
         domains.append([*step.accepted_values(), None])
     total = 1
     for domain in domains:
