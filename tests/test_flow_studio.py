@@ -4,6 +4,9 @@ publish, the version a survey pins, rollback, diff and the audit log."""
 from __future__ import annotations
 
 import filecmp
+import hashlib
+import io
+import wave
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr.extensions import db
+from ivr.flows import CompiledFlow
 from ivr.models import FlowAuditEntry, FlowVersion, SurveyResponse
 from ivr.services.errors import Conflict
 from ivr.services.flow_studio import drafts
@@ -164,3 +168,49 @@ def test_flask_simulate_tries_an_old_version_as_a_test_response(app: Flask, live
         assert responses.find_responses(OPERATOR) == []  # in no list
     wrong = app.test_cli_runner().invoke(args=["simulate", "--url", live_server, "--flow-version", "9"])
     assert wrong.exit_code != 0 and "has no version 9" in wrong.output
+
+
+def _wav(seconds: float, pitch: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(1)
+        sound.setframerate(8000)
+        sound.writeframes(bytes([128 + pitch]) * int(8000 * seconds))
+    return buffer.getvalue()
+
+
+def test_recorded_prompts_are_exported_and_imported_byte_for_byte(app: Flask, tmp_path: Path) -> None:
+    cli = app.test_cli_runner()
+    cli.invoke(args=["flows", "import"])
+    source = tmp_path / "source"
+    assert cli.invoke(args=["flows", "export", str(source)]).exit_code == 0
+    (source / "prompts" / "en" / "audio").mkdir()
+    welcome = _wav(0.5)
+    (source / "prompts" / "en" / "audio" / "csat.question.wav").write_bytes(welcome)
+    (source / "prompts" / "es" / "audio").mkdir()
+    (source / "prompts" / "es" / "audio" / "nps.question.wav").write_bytes(_wav(0.8, 3))
+    first = cli.invoke(args=["flows", "import", str(source)])
+    assert first.exit_code == 0 and f"{FLOW}: published as version 2" in first.output, first.output
+    # The recording lives in the database now: played on any machine, named by its content.
+    digest = hashlib.sha256(welcome).hexdigest()
+    with app.app_context():
+        compiled = CompiledFlow.from_definition(drafts.version(FLOW, 2).definition)
+        assert compiled.audio["en"] == {"csat.question": f"{digest}.wav?v={digest[:12]}"}
+    assert app.test_client().get(f"/voice/prompts/en/{digest}.wav").data == welcome
+
+    assert cli.invoke(args=["flows", "export", str(tmp_path / "a")]).exit_code == 0
+    a = _tree(tmp_path / "a")
+    assert a["prompts/en/audio/csat.question.wav"] == welcome
+    assert a["prompts/es/audio/nps.question.wav"] == _wav(0.8, 3)
+    assert not [name for name in a if "/audio/" in name and "question.wav" not in name]
+    again = cli.invoke(args=["flows", "import", str(tmp_path / "a")])
+    assert again.exit_code == 0 and f"{FLOW}: unchanged (version 2)" in again.output, again.output
+    assert cli.invoke(args=["flows", "export", str(tmp_path / "b")]).exit_code == 0
+    assert _tree(tmp_path / "b") == a
+    # A changed recording is a new version, and exports with the change.
+    (tmp_path / "a" / "prompts" / "en" / "audio" / "csat.question.wav").write_bytes(_wav(0.6))
+    third = cli.invoke(args=["flows", "import", str(tmp_path / "a")])
+    assert f"{FLOW}: published as version 3" in third.output, third.output
+    assert cli.invoke(args=["flows", "export", str(tmp_path / "c")]).exit_code == 0
+    assert _tree(tmp_path / "c") == _tree(tmp_path / "a")

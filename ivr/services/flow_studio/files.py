@@ -8,12 +8,16 @@ Export layout, for DIR:
 - prompts/<lang>/<flow>.yaml: the prompt texts the flow uses (a key shared with a flow exported
   before it, with the same text, is written once);
 - prompts/<lang>/speech.yaml: the words spoken answers are matched with;
-- prompts/<lang>/sms.yaml: the survey by text's wording of each prompt.
-Recorded audio prompts are not exported (their files stay in prompts/<lang>/audio/).
+- prompts/<lang>/sms.yaml: the survey by text's wording of each prompt;
+- prompts/<lang>/audio/<prompt key>.<mp3|wav>: a recorded prompt, byte for byte as uploaded.
+Importing stores each recording in the database by its content (as an upload is), so that the
+version plays it on every machine, and the same bytes give the same version.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +25,16 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from ivr.db import insert_ignore
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, load_catalog
+from ivr.flows.prompts import AUDIO_DIR, AUDIO_TYPES
 from ivr.flows.schema import Flow
-from ivr.models import FlowAction, FlowRecord, FlowVersion
-from ivr.services.errors import Conflict
+from ivr.models import FlowAction, FlowRecord, FlowVersion, PromptAudio
+from ivr.services.errors import Conflict, Invalid
 from ivr.services.flow_studio.versions import current_version, publish_version
 from ivr.services.policy import Principal
+from ivr.settings import settings as app_settings
 
 # Keys first that a reader looks for first; the rest in the schema's order.
 _FIRST = ("id", "title", "key", "kind", "prompt", "when")
@@ -68,7 +75,8 @@ def import_dir(callflows: Path, prompts: Path, who: Principal, only_new: bool = 
     FlowError (every problem at once) when a file does not check; nothing is published then."""
     catalog = load_catalog(callflows, prompts)
     done = []
-    for flow_id, compiled in sorted(catalog.items()):
+    for flow_id, found in sorted(catalog.items()):
+        compiled = _recordings_stored(found, prompts, who)
         current = current_version(flow_id)
         if current is not None and only_new:
             done.append(Imported(flow_id, None, "already in the database: left as it is"))
@@ -83,6 +91,53 @@ def import_dir(callflows: Path, prompts: Path, who: Principal, only_new: bool = 
     return done
 
 
+def _recordings_stored(compiled: CompiledFlow, prompts: Path, who: Principal) -> CompiledFlow:
+    """The flow with its recordings (files under prompts/<lang>/audio/) stored in the database
+    by content and named by their sha256, as uploads are."""
+    if not compiled.audio:
+        return compiled
+    from ivr.services.flow_studio import audio  # audio uses drafts, which uses this module
+
+    stored: dict[str, dict[str, str]] = {}
+    for lang, files in compiled.audio.items():
+        for key, reference in files.items():
+            name = reference.partition("?v=")[0]
+            data = (prompts / lang / AUDIO_DIR / name).read_bytes()
+            suffix = Path(name).suffix.lower()
+            try:
+                seconds = audio.check(name, data).seconds
+            except Invalid:
+                seconds = 0.0  # the loader took it as it is; a publish keeps it so
+            digest = hashlib.sha256(data).hexdigest()
+            insert_ignore(
+                PromptAudio,
+                {
+                    "digest": digest,
+                    "content_type": AUDIO_TYPES[suffix],
+                    "size": len(data),
+                    "seconds": seconds,
+                    "data": data,
+                    "uploaded_by": who.label,
+                },
+                ["digest"],
+            )
+            stored.setdefault(lang, {})[key] = f"{audio.file_name(digest, suffix)}?v={digest[:12]}"
+    return dataclasses.replace(compiled, audio=stored)
+
+
+def _recording(language: str, reference: str) -> bytes | None:
+    """A version's recorded prompt: uploaded (by its sha256) or, for versions imported before
+    recordings were stored, the file under the prompts folder."""
+    from ivr.services.flow_studio import audio
+
+    name = reference.partition("?v=")[0]
+    row = audio.stored(name)
+    if row is not None:
+        return row.data
+    path = app_settings().prompts_dir / language / AUDIO_DIR / name
+    return path.read_bytes() if path.is_file() else None
+
+
 def export_dir(root: Path) -> list[Path]:
     """Write every flow's current version under root; the paths written."""
     versions = db.session.scalars(
@@ -90,7 +145,7 @@ def export_dir(root: Path) -> list[Path]:
         .join(FlowRecord, FlowRecord.current_version_id == FlowVersion.id)
         .order_by(FlowRecord.key)
     ).all()
-    files: dict[Path, str] = {}
+    files: dict[Path, str | bytes] = {}
     texts: dict[tuple[str, str], tuple[str, str]] = {}  # (lang, key) -> (text, flow)
     voices: dict[str, dict[str, Any]] = {}
     speech: dict[str, dict[str, Any]] = {}
@@ -116,6 +171,15 @@ def export_dir(root: Path) -> list[Path]:
                     conflicts.append(f"{lang}/{key} ({texts[(lang, key)][1]} and {compiled.id})")
             if own:
                 files[Path("prompts") / lang / f"{compiled.id}.yaml"] = dump_yaml(own)
+            for key, reference in sorted(compiled.audio.get(lang, {}).items()):
+                data = _recording(lang, reference)
+                if data is None:
+                    conflicts.append(f"{lang}/audio {key} ({compiled.id}: the recording is gone)")
+                    continue
+                suffix = Path(reference.partition("?v=")[0]).suffix.lower()
+                audio_path = Path("prompts") / lang / AUDIO_DIR / f"{key}{suffix}"
+                if files.setdefault(audio_path, data) != data:
+                    conflicts.append(f"{lang}/audio {key} ({compiled.id})")
             for key, text in compiled.sms.get(lang, {}).items():
                 merged_texts = sms_texts.setdefault(lang, {})
                 if merged_texts.setdefault(key, text) != text:
@@ -137,8 +201,11 @@ def export_dir(root: Path) -> list[Path]:
         files[Path("prompts") / lang / "speech.yaml"] = dump_yaml(words)
     for lang, by_key in sms_texts.items():
         files[Path("prompts") / lang / "sms.yaml"] = dump_yaml(dict(sorted(by_key.items())))
-    for relative, text in sorted(files.items()):
+    for relative, content in sorted(files.items()):
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
     return sorted(root / relative for relative in files)
