@@ -266,3 +266,37 @@ def test_an_uploaded_recording_is_played_then_removed_for_text_to_speech(
     _, spoken = twilio.post(ALICE, {"CallSid": "CA-spoken"})
     assert spoken is not None and not list(spoken.iter("Play"))
     assert any("How satisfied were you" in text for text in says(spoken))
+
+
+def test_the_phone_panel_speaks_words_and_records_a_comment_with_its_transcript(
+    app: Flask, live_server: str, page: Page
+) -> None:
+    make_user(app, ADMIN, "admin")
+    sign_in(page, live_server, ADMIN, path=f"/flows/{FLOW}/try")
+    page.get_by_label("Version to try").select_option("1")
+    page.get_by_label("Language").select_option("en")
+    page.get_by_label("Words spoken").fill("very satisfied")
+    page.get_by_label("Confidence").fill("0.8")
+    page.get_by_role("button", name="Speak").click()
+    page.get_by_label("Words spoken").fill("nine")
+    page.get_by_role("button", name="Speak").click()
+    page.get_by_role("button", name="Press 1").click()
+    page.get_by_label("Length in seconds").fill("12")
+    page.get_by_label("Transcript").fill("The agent was quick")
+    page.get_by_role("button", name="Record", exact=True).click()
+    expect(page.get_by_label("Caller's answers")).to_have_value(
+        '"say:very satisfied@0.8" say:nine@0.8 1 "rec:12:The agent was quick"'
+    )
+    page.get_by_role("button", name="Call").click()
+    answers = page.get_by_role("table", name="The test response's answers").get_by_role("row")
+    expect(answers).to_have_count(5)
+    rows = [row.split("\t") for row in answers.all_inner_texts()[1:]]
+    assert rows[0] == ["csat", "5", "very satisfied", "0.80", "—"]
+    assert rows[1] == ["nps", "9", "nine", "0.80", "—"]
+    assert rows[2][:2] == ["resolved", "yes"]
+    assert rows[3][0] == "comment" and rows[3][4] == "12 s: The agent was quick"
+    with app.app_context():
+        tried = db.session.scalar(select(SurveyResponse).where(SurveyResponse.is_test))
+        assert tried is not None and tried.flow_version.version == 1
+        [comment] = tried.recordings
+        assert (comment.duration_seconds, comment.transcript) == (12, "The agent was quick")

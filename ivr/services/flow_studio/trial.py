@@ -36,6 +36,19 @@ class Exchange:
     twiml: str
 
 
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer as the test response stored it, with a spoken answer's confidence and a voice
+    comment's length and transcript."""
+
+    step: str
+    value: str | None
+    given: str | None
+    confidence: float | None = None
+    seconds: int | None = None
+    transcript: str | None = None
+
+
 @dataclass
 class Trial:
     call_sid: str
@@ -44,7 +57,7 @@ class Trial:
     heard: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     disposition: str = ""
-    answers: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # step, value, input
+    answers: list[StoredAnswer] = field(default_factory=list)
     score: dict[str, Any] = field(default_factory=dict)
     task: str | None = None
 
@@ -143,7 +156,18 @@ def _results(trial: Trial, compiled: CompiledFlow) -> None:
         trial.errors.append("the call left no survey response (see the TwiML above)")
         return
     trial.disposition = response.disposition.value
-    trial.answers = [(a.step_key, a.value, a.raw_input or a.speech_result) for a in response.answers]
+    comments = {recording.step_key: recording for recording in response.recordings}
+    trial.answers = [
+        StoredAnswer(
+            a.step_key,
+            a.value,
+            a.raw_input or a.speech_result,
+            a.speech_confidence,
+            comments[a.step_key].duration_seconds if a.step_key in comments else None,
+            comments[a.step_key].transcript if a.step_key in comments else None,
+        )
+        for a in response.answers
+    ]
     judge_comments(response)  # what the scoring job would judge; not kept
     trial.score = score_fields(response, compiled)
     db.session.rollback()

@@ -32,4 +32,27 @@
     input.value = (input.value.trim() + " " + button.dataset.key).trim();
     input.focus();
   });
+
+  // The speak box and the record control add one action, quoted whole, to the caller's answers:
+  // "say:<words>@<confidence>" and "rec:<seconds>:<transcript>", as flask simulate takes them.
+  function quoted(action) {
+    return /[\s"'\\]/.test(action) ? '"' + action.replace(/["\\]/g, "\\$&") + '"' : action;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-add]");
+    if (!button) { return; }
+    var box = button.closest("fieldset[data-action]");
+    var input = box && document.getElementById(box.dataset.target);
+    if (!input) { return; }
+    var part = function (name) { return box.querySelector('[data-part="' + name + '"]').value.trim(); };
+    var action;
+    if (box.dataset.action === "say") {
+      if (!part("words")) { box.querySelector('[data-part="words"]').focus(); return; }
+      action = "say:" + part("words") + (part("confidence") ? "@" + part("confidence") : "");
+    } else {
+      action = "rec:" + (part("seconds") || "0") + (part("transcript") ? ":" + part("transcript") : "");
+    }
+    input.value = (input.value.trim() + " " + quoted(action)).trim();
+    input.focus();
+  });
 })();
