@@ -64,7 +64,7 @@ def test_impossible_range(folders: tuple[Path, Path]) -> None:
 
 def test_a_schema_error_does_not_hide_the_checks_across_steps(folders: tuple[Path, Path]) -> None:
     flow = base_flow()
-    step(flow, "nps").update(min=10, max=0)  # impossible range in one step
+    step(flow, "nps").update(min=10, max=0, when="comment == 'recorded'")  # impossible range in one step
     step(flow, "csat")["when"] = "resolved == no"  # a condition on a later step in another
     step(flow, "resolved")["prompt"] = "resolved.unknown"
     step(flow, "unresolved_reason")["when"] = "nps <= 6"  # on the broken step: no false alarm
@@ -73,6 +73,7 @@ def test_a_schema_error_does_not_hide_the_checks_across_steps(folders: tuple[Pat
     found = {(p.step, p.field, p.message) for p in problems_for(folders, flow)}
     assert found == {
         ("nps", "min", "impossible range: min 10 must be below max 0"),
+        ("nps", "when", "condition refers to later step 'comment'; it can only use earlier answers"),
         ("csat", "when", "condition refers to later step 'resolved'; it can only use earlier answers"),
         ("resolved", "prompt", "unknown prompt key 'resolved.unknown'"),
         (None, "scoring.callback_deadline_hours", "Input should be greater than or equal to 1"),

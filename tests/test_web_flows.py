@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ivr.extensions import db
 from ivr.models import FlowVersion, SurveyResponse
+from ivr.services.flow_studio import drafts
 from tests.helpers import ALICE, Twilio, make_user, says, set_up_team, sign_in
 
 ADMIN = "root@example.com"
@@ -300,3 +301,34 @@ def test_the_phone_panel_speaks_words_and_records_a_comment_with_its_transcript(
         assert tried is not None and tried.flow_version.version == 1
         [comment] = tried.recordings
         assert (comment.duration_seconds, comment.transcript) == (12, "The agent was quick")
+
+
+def test_an_admin_edits_a_steps_fields_and_texts_in_its_form_checked_as_typed(
+    app: Flask, live_server: str, page: Page
+) -> None:
+    make_user(app, ADMIN, "admin")
+    sign_in(page, live_server, ADMIN, path=f"/flows/{FLOW}/draft")
+    page.get_by_role("link", name="Edit nps").click()
+    expect(page.get_by_role("heading", name="Step nps")).to_be_visible()
+    expect(page.get_by_label("max", exact=True)).to_have_value("10")
+    page.get_by_label("min", exact=True).fill("11")
+    # Checked as typed: the problem is shown next to its field, nothing saved yet.
+    expect(page.get_by_text("impossible range: min 11 must be below max 10")).to_be_visible()
+    expect(page.get_by_label("min", exact=True)).to_have_accessible_description(
+        re.compile("impossible range")
+    )
+    page.get_by_label("when", exact=True).fill("resolved == no")
+    expect(page.get_by_text("condition refers to later step 'resolved'")).to_be_visible()
+    page.get_by_label("when", exact=True).fill("csat <= 3")
+    page.get_by_label("min", exact=True).fill("0")
+    expect(page.get_by_text("impossible range")).to_have_count(0)
+    page.get_by_label("nps.question (en)").fill(NEW_NPS)
+    page.get_by_label("speech", exact=True).uncheck()
+    page.get_by_role("button", name="Save step").click()
+    expect(page.get_by_text("Step saved into the draft.")).to_be_visible()
+    with app.app_context():
+        draft = drafts.draft(FLOW)
+        assert draft.problems == [] or all(not p.is_error for p in draft.problems)
+        nps = next(s for s in draft.document["steps"] if s["key"] == "nps")  # type: ignore[index]
+        assert (nps["when"], nps["min"], nps["max"], nps.get("speech", False)) == ("csat <= 3", 0, 10, False)
+        assert draft.prompts["en"]["nps.question"] == NEW_NPS

@@ -49,6 +49,7 @@ class _Unchecked:
 
     key: str | None
     kind: object
+    when: str | None = None
 
 
 def load_catalog(callflows_dir: Path, prompts_dir: Path) -> dict[str, CompiledFlow]:
@@ -142,9 +143,15 @@ def _partial(document: dict[str, Any]) -> tuple[Flow, list[MessageStep | Questio
         try:
             sequence.append(_STEP.validate_python(raw))
         except ValidationError:
-            key = raw.get("key") if isinstance(raw, dict) else None
-            kind = raw.get("kind") if isinstance(raw, dict) else None
-            sequence.append(_Unchecked(key if isinstance(key, str) else None, kind))
+            fields = raw if isinstance(raw, dict) else {}
+            key, when = fields.get("key"), fields.get("when")
+            sequence.append(
+                _Unchecked(
+                    key if isinstance(key, str) else None,
+                    fields.get("kind"),
+                    when if isinstance(when, str) and when else None,
+                )
+            )
     valid = [step for step in sequence if not isinstance(step, _Unchecked)]
     if not valid:
         return None
@@ -292,7 +299,7 @@ def _check_flow(
     all_keys = [entry.key for entry in sequence if entry.key is not None]
     earlier: dict[str, QuestionStep | MessageStep | _Unchecked] = {}
     for entry in sequence:
-        if not isinstance(entry, _Unchecked) and entry.when:
+        if entry.when:  # a step that did not validate still has its condition checked
             problems.extend(_check_condition(name, all_keys, entry.when, earlier, entry.key, "when"))
         if entry.key is not None:
             earlier[entry.key] = entry

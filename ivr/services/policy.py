@@ -180,6 +180,7 @@ ROUTES: dict[str, Rule] = {
     "web.flow_draft_check": ADMINS,
     "web.flow_draft_save": ADMINS,
     "web.flow_draft_steps": ADMINS,
+    "web.flow_draft_step": ADMINS,
     "web.flow_draft_discard": ADMINS,
     "web.flow_publish": ADMINS,
     "web.flow_rollback": ADMINS,

@@ -190,6 +190,10 @@ class AudioForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+class StepForm(FlaskForm):  # type: ignore[misc]
+    """One step's fields, built per kind from the flow schema (ivr.web.flow_steps); the CSRF here."""
+
+
 class RemoveAudioForm(FlaskForm):  # type: ignore[misc]
     prompt = HiddenField()
     language = HiddenField()
