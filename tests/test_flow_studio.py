@@ -95,6 +95,9 @@ def test_a_publish_reaches_new_calls_while_running_surveys_keep_their_version(
         assert drafts.draft(FLOW).problems == []
         version = drafts.publish(FLOW, "Shorter NPS question", OPERATOR)
         assert version.version == 2
+        # The survey by text survives a publish from the studio, which edits spoken texts only.
+        texted = CompiledFlow.from_definition(drafts.version(FLOW, 1).definition).sms
+        assert texted and CompiledFlow.from_definition(version.definition).sms == texted
     _, after = twilio.play(ALICE, ["5", "9", "1", "!"], call_sid="CA-after")
     assert any(heard.startswith(NEW_NPS) for heard in after.heard)
     assert not any(OLD_NPS in heard for heard in after.heard)

@@ -227,7 +227,8 @@ def catalog(
     prompts: dict[str, dict[str, str]],
     audio: dict[str, dict[str, str | None]] | None = None,
 ) -> PromptCatalog:
-    """The draft's prompt texts and recordings with its base version's voices and speech words."""
+    """The draft's prompt texts and recordings with its base version's voices, speech words and
+    SMS texts."""
     compiled = CompiledFlow.from_definition(base.definition)
     recordings = {lang: dict(files) for lang, files in compiled.audio.items()}
     for lang, changed in (audio or {}).items():
@@ -236,11 +237,16 @@ def catalog(
                 recordings.get(lang, {}).pop(key, None)
             else:
                 recordings.setdefault(lang, {})[key] = file
+    texts = {lang: {k: v for k, v in given.items() if v.strip()} for lang, given in prompts.items()}
     return PromptCatalog(
         voices=dict(compiled.voices),
-        texts={lang: {k: v for k, v in texts.items() if v.strip()} for lang, texts in prompts.items()},
+        texts=texts,
         speech={lang: words.as_dict() for lang, words in compiled.speech.items()},
         audio=recordings,
+        # The base's texts for the survey by text, so that a publish keeps it. The studio edits
+        # what is spoken only: a prompt the base has no SMS text for (a new step's) is texted as
+        # it is spoken.
+        sms={lang: {**texts.get(lang, {}), **sent} for lang, sent in compiled.sms.items()},
     )
 
 
