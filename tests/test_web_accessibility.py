@@ -39,6 +39,7 @@ PAGES: list[tuple[str | None, list[str]]] = [
             "/flows",
             "/flows/post-call-csat",
             "/flows/post-call-csat/draft",
+            "/flows/post-call-csat/draft/steps/2",
             "/flows/post-call-csat/diff",
             "/flows/post-call-csat/try",
         ],
