@@ -8,12 +8,14 @@ Scoped by the policy (ivr.services.policy.scope_scores); caller numbers never ap
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Select, any_, literal, select
+from sqlalchemy import ARRAY, Integer, Select, String, any_, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ivr.extensions import db
 from ivr.models import (
@@ -270,57 +272,78 @@ def export_columns(steps: list[str]) -> list[str]:
     return BASE_COLUMNS + [f"step:{key}" for key in steps] + SCORE_COLUMNS
 
 
-def export_rows(
-    principal: Principal, f: ResponseFilter, steps: list[str], chunk: int = EXPORT_CHUNK
-) -> Iterator[dict[str, Any]]:
-    """Every matching response as one flat record (export_columns), newest first. A chunk of
-    rows and their answers is read at a time, resuming by keyset, so memory stays flat."""
-    now = utcnow()
-    after: tuple[datetime, int] | None = None
-    while True:
-        page = find(principal, f, after, limit=chunk, now=now, with_verbatims=False)
-        ids = [row.response_id for row in page.rows]
-        # The chunk's answers and comments in two queries: the steps' values and the verbatims.
-        answers: dict[int, dict[str, str | None]] = {}
-        spoken: dict[int, list[str]] = {}
-        for rid, key, value, raw, speech in db.session.execute(
-            select(Answer.response_id, Answer.step_key, Answer.value, Answer.raw_input, Answer.speech_result)
-            .where(_among(Answer.response_id, ids))
-            .order_by(Answer.id)
-        ):
-            answers.setdefault(rid, {})[key] = value if value is not None else raw
-            if speech is not None:
-                spoken.setdefault(rid, []).append(speech)
-        comments = _comments(ids) if ids else {}
-        for row in page.rows:
-            given = answers.get(row.response_id, {})
-            yield {
-                "response_id": row.response_id,
-                "call_sid": row.call_sid,
-                "agent": row.agent,
-                "team": row.team,
-                "queue": row.queue,
-                "flow": row.flow,
-                "flow_version": row.flow_version,
-                "language": row.language,
-                "channel": row.channel,
-                "disposition": row.disposition,
-                "started_at": row.started_at.isoformat(),
-                "ended_at": row.ended_at.isoformat() if row.ended_at else None,
-                **{f"step:{key}": given.get(key) for key in steps},
-                "csat": row.csat,
-                "nps": row.nps,
-                "nps_category": row.nps_category,
-                "effort": row.ces,
-                "resolved": row.resolved,
-                "sentiment": row.sentiment,
-                "extreme_low": row.extreme_low,
-                "extreme_high": row.extreme_high,
-                "task_status": row.task_status,
-                "verbatim": _verbatim(comments.get(row.response_id), spoken.get(row.response_id)),
-            }
-        # Nothing of this chunk is kept: the session holds no ORM objects for these rows.
-        if page.next_cursor is None:
-            return
-        last = page.rows[-1]
-        after = (last.started_at, last.response_id)
+def _steps_given() -> Any:
+    """Per row: the answers as a JSON object of step key to value (the raw input when there is
+    no value), read by a correlated subquery (the answers' (response_id, step_key) index)."""
+    value = func.coalesce(Answer.value, Answer.raw_input)
+    if db.engine.dialect.name == "postgresql":
+        aggregate: Any = func.json_object_agg(Answer.step_key, value)
+    else:
+        aggregate = func.json_group_object(Answer.step_key, value)
+    return select(aggregate).where(Answer.response_id == Score.response_id).scalar_subquery()
+
+
+def _joined(column: Any, key: Any, order: Any, *where: Any) -> Any:
+    """Per row: the texts of a column joined with " / " in id order (None: there is none)."""
+    if db.engine.dialect.name == "postgresql":
+        joined = func.string_agg(column, aggregate_order_by(literal(" / ", String), order))
+        return select(joined).where(key == Score.response_id, column.is_not(None), *where).scalar_subquery()
+    # SQLite joins in the order its rows come from the ordered subquery.
+    texts = select(column.label("text")).where(key == Score.response_id, column.is_not(None), *where)
+    inner = texts.order_by(order).correlate(Score).subquery()
+    return select(func.group_concat(inner.c.text, " / ")).scalar_subquery()
+
+
+def export_values(principal: Principal, f: ResponseFilter, steps: list[str]) -> Iterator[list[Any]]:
+    """Every matching response as one row of values in export_columns() order, newest first.
+
+    One query, streamed (a server-side cursor on PostgreSQL, EXPORT_CHUNK rows fetched at a
+    time, so memory stays flat); each row carries its answers as a JSON object and its comments
+    and spoken words already joined, by correlated subqueries on the answers' and recordings'
+    response indexes."""
+    query = _rows_query(principal, f, utcnow()).add_columns(
+        _steps_given(),
+        _joined(Recording.transcript, Recording.response_id, Recording.id),
+        _joined(Answer.speech_result, Answer.response_id, Answer.id),
+    )
+    result = db.session.execute(query, execution_options={"yield_per": EXPORT_CHUNK})
+    for row in result:
+        rid, started, ended, sid, name, ref, team, queue, flow, version = row[:10]
+        language, channel, disposition = row[10:13]
+        csat, nps, category, ces, resolved, sentiment, low, high, _, task_status = row[13:23]
+        given, comments, spoken = row[23:]
+        if isinstance(given, str):
+            given = json.loads(given)
+        given = given or {}
+        yield [
+            rid,
+            sid,
+            name or ref,
+            team,
+            queue,
+            flow,
+            version,
+            language,
+            str(channel),
+            str(disposition),
+            as_utc(started).isoformat(),
+            as_utc(ended).isoformat() if ended is not None else None,
+            *[given.get(key) for key in steps],
+            csat,
+            nps,
+            category,
+            ces,
+            resolved,
+            str(sentiment) if sentiment is not None else None,
+            bool(low),
+            bool(high),
+            str(task_status) if task_status is not None else None,
+            comments if comments is not None else spoken,
+        ]
+
+
+def export_rows(principal: Principal, f: ResponseFilter, steps: list[str]) -> Iterator[dict[str, Any]]:
+    """Every matching response as one flat record (export_columns), newest first, streamed."""
+    columns = export_columns(steps)
+    for values in export_values(principal, f, steps):
+        yield dict(zip(columns, values, strict=True))
