@@ -22,11 +22,12 @@ from tests.test_dashboard import seed
 
 
 def numbers(board: dashboard.Dashboard) -> dict[str, Any]:
-    """Every count the dashboard shows (not the tasks, offers or callers: not rolled up)."""
+    """Every count the dashboard shows but the tasks, the offer rates and the callers at risk
+    (not rolled up)."""
     return {
-        "teams": [(s.label, s.current, s.previous) for s in board.teams],
-        "queues": [(s.label, s.current, s.previous) for s in board.queues],
-        "total": (board.total.current, board.total.previous),
+        "teams": [(s.label, s.current, s.previous, s.offered, s.answered) for s in board.teams],
+        "queues": [(s.label, s.current, s.previous, s.offered, s.answered) for s in board.queues],
+        "total": (board.total.current, board.total.previous, board.total.offered, board.total.answered),
         "league": [(r.name, r.rank, r.current, r.previous, r.top_box, r.bottom_box) for r in board.league],
         "trend": [(w.week, w.current, w.previous) for w in board.trend],
     }

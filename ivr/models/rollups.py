@@ -55,6 +55,10 @@ class _Counts:
     effort_answers: Mapped[int] = mapped_column(default=0)
     extreme_lows: Mapped[int] = mapped_column(default=0)
     extreme_highs: Mapped[int] = mapped_column(default=0)
+    # From the responses (not the scores) of the bucket: surveys offered, and answered
+    # (ivr.services.insight.dashboard's response rate).
+    offered: Mapped[int] = mapped_column(default=0)
+    answered: Mapped[int] = mapped_column(default=0)
 
 
 class AgentScoreDay(_Counts, Base):

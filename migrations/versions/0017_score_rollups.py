@@ -15,7 +15,7 @@ depends_on = None
 COUNTS = [
     'responses', 'csat_1', 'csat_2', 'csat_3', 'csat_4', 'csat_5', 'bottom_box', 'top_box',
     'promoters', 'passives', 'detractors', 'resolved', 'resolution_answers', 'effort_total',
-    'effort_answers', 'extreme_lows', 'extreme_highs',
+    'effort_answers', 'extreme_lows', 'extreme_highs', 'offered', 'answered',
 ]
 
 

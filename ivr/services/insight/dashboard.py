@@ -21,7 +21,6 @@ from ivr.models import (
     AgentScoreDay,
     Call,
     CallbackTask,
-    Disposition,
     QueueScoreDay,
     Score,
     SurveyResponse,
@@ -42,9 +41,6 @@ MIN_RANKED = 10
 SURVEY_SLACK = timedelta(days=1)  # fewer responses than this: shown greyed, never ranked
 AT_RISK_DAYS = 30
 AT_RISK_LOWS = 2
-# Responses that were offered a survey (asked, whatever they said), and those who answered.
-NOT_OFFERED = (Disposition.in_progress, Disposition.suppressed, Disposition.failed)
-ANSWERED = (Disposition.completed, Disposition.partial)
 
 
 @dataclass
@@ -300,26 +296,57 @@ def build(
 def _response_rates(
     principal: Principal, base: ResponseFilter, team_slice: Any, queue_slice: Any, total: Slice
 ) -> None:
-    """Offered surveys and answered ones in the period, from the responses themselves (dispositions)."""
-    offered = SurveyResponse.disposition.not_in(NOT_OFFERED)
-    query = (
-        select(
-            Agent.team_id,
-            SurveyResponse.queue,
-            func.coalesce(func.sum(case((offered, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((SurveyResponse.disposition.in_(ANSWERED), 1), else_=0)), 0),
+    """Offered surveys and answered ones in the period, from the responses' dispositions: whole
+    days from the daily rollups, the edges from the responses themselves."""
+    for by in ("team", "queue"):
+        for key, n_offered, n_answered in offered(principal, base, by):
+            for target in (team_slice(key), total) if by == "team" else (queue_slice(key),):
+                target.offered += n_offered
+                target.answered += n_answered
+
+
+def offered(principal: Principal, f: ResponseFilter, by: str) -> list[tuple[Any, int, int]]:
+    """Surveys offered and answered over the filter's period and team, by "team" or "queue"."""
+    whole, edges = _edges(f)
+    if by == "queue" and not (principal.sees_everything and f.team is None):
+        whole, edges = None, [f]
+    found: list[tuple[Any, int, int]] = []
+    query: Any
+    if whole is not None:
+        first, last = rollups.whole_days(whole.start, whole.end) or (None, None)
+        if by == "queue":
+            query = (
+                select(QueueScoreDay.queue, func.sum(QueueScoreDay.offered), func.sum(QueueScoreDay.answered))
+                .where(QueueScoreDay.day >= first, QueueScoreDay.day < last)
+                .group_by(QueueScoreDay.queue)
+            )
+        else:
+            query = (
+                select(Agent.team_id, func.sum(AgentScoreDay.offered), func.sum(AgentScoreDay.answered))
+                .select_from(AgentScoreDay)
+                .outerjoin(Agent, Agent.id == AgentScoreDay.agent_id)
+                .where(AgentScoreDay.day >= first, AgentScoreDay.day < last)
+                .group_by(Agent.team_id)
+            )
+            if f.team is not None:
+                query = query.where(AgentScoreDay.agent_id.in_(team_agents(f.team)))
+            query = policy.scope_agent_days(principal, query)
+        found += [(key, int(n or 0), int(a or 0)) for key, n, a in db.session.execute(query)]
+    for edge in edges:
+        key = Agent.team_id if by == "team" else SurveyResponse.queue
+        query = (
+            select(key, *rollups.offered_columns())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.started_at >= edge.start, SurveyResponse.started_at < edge.end)
+            .group_by(key)
         )
-        .select_from(SurveyResponse)
-        .outerjoin(Agent, Agent.id == SurveyResponse.agent_id)
-        .where(SurveyResponse.started_at >= base.start, SurveyResponse.started_at < base.end)
-        .group_by(Agent.team_id, SurveyResponse.queue)
-    )
-    if base.team is not None:
-        query = query.where(SurveyResponse.agent_id.in_(team_agents(base.team)))
-    for team_id, queue, n_offered, n_answered in db.session.execute(policy.scope_responses(principal, query)):
-        for target in (team_slice(team_id), queue_slice(queue), total):
-            target.offered += int(n_offered)
-            target.answered += int(n_answered)
+        if by == "team":
+            query = query.outerjoin(Agent, Agent.id == SurveyResponse.agent_id)
+        if edge.team is not None:
+            query = query.where(SurveyResponse.agent_id.in_(team_agents(edge.team)))
+        rows = db.session.execute(policy.scope_responses(principal, query))
+        found += [(key, int(n), int(a)) for key, n, a in rows]
+    return found
 
 
 def _close_seconds() -> Any:

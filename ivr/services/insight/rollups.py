@@ -2,7 +2,7 @@
 and read by the dashboard for the whole days of a period.
 
 A bucket (a UTC day and an agent, or a UTC day and a queue) is always recomputed whole from the
-scores, in one statement (DELETE, then INSERT ... SELECT of the aggregates): a retried job, a
+scores and the responses (DELETE, then INSERT of the aggregates, in one transaction): a retried job, a
 re-scored response or a rebuild gives the same rows, and nothing is ever counted twice. Two
 workers refreshing one bucket at once: the second waits on the unique bucket index, fails, and
 recomputes once the first has committed (it then sees both scores).
@@ -15,17 +15,20 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, case, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ivr.extensions import db
-from ivr.models import AgentScoreDay, QueueScoreDay, Score
+from ivr.models import AgentScoreDay, Disposition, QueueScoreDay, Score, SurveyResponse
 from ivr.models.rollups import COUNT_COLUMNS
 from ivr.services.insight import measures
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 3
 Rollup = type[AgentScoreDay] | type[QueueScoreDay]
+# Responses that were offered a survey (asked, whatever they said), and those who answered.
+NOT_OFFERED = (Disposition.in_progress, Disposition.suppressed, Disposition.failed)
+ANSWERED = (Disposition.completed, Disposition.partial)
 
 
 def midnight(day: date) -> datetime:
@@ -57,20 +60,49 @@ def _is(column: Any, value: Any) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
 
 
-def _refresh(rollup: Rollup, day: date, key: Any) -> None:
-    """Recompute one bucket from the scores (no row when it has none)."""
-    db.session.execute(delete(rollup).where(rollup.day == day, _is(_key(rollup), key)))
-    counted = (
-        select(literal(day), _score_key(rollup), *measures.columns())
-        .where(
-            Score.started_at >= midnight(day),
-            Score.started_at < midnight(day + timedelta(days=1)),
-            _is(_score_key(rollup), key),
-        )
-        .group_by(_score_key(rollup))
-    )
+def _response_key(rollup: Rollup) -> Any:
+    return SurveyResponse.agent_id if rollup is AgentScoreDay else SurveyResponse.queue
+
+
+def offered_columns() -> list[Any]:
+    """Surveys offered (asked, whatever the answer) and answered, over SurveyResponse."""
+    offered = SurveyResponse.disposition.not_in(NOT_OFFERED)
+    answered = SurveyResponse.disposition.in_(ANSWERED)
+    return [
+        func.coalesce(func.sum(case((offered, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((answered, 1), else_=0)), 0),
+    ]
+
+
+def _recount(rollup: Rollup, day: date, *key: Any) -> None:
+    """Recompute the day's buckets (one bucket when a key is given; else all of the day) from
+    the scores and the responses, replacing the rows that were there."""
     key_name = "agent_id" if rollup is AgentScoreDay else "queue"
-    db.session.execute(insert(rollup).from_select(["day", key_name, *COUNT_COLUMNS], counted))
+    begins, ends = midnight(day), midnight(day + timedelta(days=1))
+    scores = select(_score_key(rollup), *measures.columns()).where(
+        Score.started_at >= begins, Score.started_at < ends
+    )
+    responses = select(_response_key(rollup), *offered_columns()).where(
+        SurveyResponse.started_at >= begins,
+        SurveyResponse.started_at < ends,
+        SurveyResponse.is_test.is_(False),
+    )
+    gone = delete(rollup).where(rollup.day == day)
+    if key:
+        scores = scores.where(_is(_score_key(rollup), key[0]))
+        responses = responses.where(_is(_response_key(rollup), key[0]))
+        gone = gone.where(_is(_key(rollup), key[0]))
+    found: dict[Any, dict[str, Any]] = {}
+    for row in db.session.execute(scores.group_by(_score_key(rollup))):
+        found[row[0]] = {"day": day, key_name: row[0], **dict(zip(COUNT_COLUMNS, row[1:], strict=True))}
+    for bucket, offered, answered in db.session.execute(responses.group_by(_response_key(rollup))):
+        if bucket not in found:
+            found[bucket] = {"day": day, key_name: bucket, **dict.fromkeys(COUNT_COLUMNS, 0)}
+        found[bucket].update(offered=int(offered), answered=int(answered))
+    db.session.execute(gone)
+    rows = [{"offered": 0, "answered": 0, **row} for row in found.values()]
+    if rows:
+        db.session.execute(insert(rollup), rows)
 
 
 def _with_retries(work: Callable[[], None]) -> None:
@@ -108,9 +140,9 @@ def refresh_responses(response_ids: Iterable[int]) -> int:
     def work() -> None:
         # Always in the same order, so two workers lock buckets alike and never deadlock.
         for day, agent_id in sorted(agents, key=lambda b: (b[0], b[1] or 0)):
-            _refresh(AgentScoreDay, day, agent_id)
+            _recount(AgentScoreDay, day, agent_id)
         for day, queue in sorted(queues, key=lambda b: (b[0], b[1] or "")):
-            _refresh(QueueScoreDay, day, queue)
+            _recount(QueueScoreDay, day, queue)
 
     _with_retries(work)
     return len(agents) + len(queues)
@@ -145,12 +177,5 @@ def rebuild(since: date | None = None, progress: Callable[[date, int], None] | N
 
 
 def _rebuild_day(day: date) -> None:
-    bounds = (Score.started_at >= midnight(day), Score.started_at < midnight(day + timedelta(days=1)))
-    for rollup, key_name in ((AgentScoreDay, "agent_id"), (QueueScoreDay, "queue")):
-        db.session.execute(delete(rollup).where(rollup.day == day))
-        counted = (
-            select(literal(day), _score_key(rollup), *measures.columns())
-            .where(*bounds)
-            .group_by(_score_key(rollup))
-        )
-        db.session.execute(insert(rollup).from_select(["day", key_name, *COUNT_COLUMNS], counted))
+    _recount(AgentScoreDay, day)
+    _recount(QueueScoreDay, day)
