@@ -307,6 +307,13 @@ def export_values(principal: Principal, f: ResponseFilter, steps: list[str]) -> 
         _joined(Answer.speech_result, Answer.response_id, Answer.id),
     )
     result = db.session.execute(query, execution_options={"yield_per": EXPORT_CHUNK})
+    try:
+        yield from _export_values(result, steps)
+    finally:
+        result.close()  # the server-side cursor, also when the download stops part way
+
+
+def _export_values(result: Any, steps: list[str]) -> Iterator[list[Any]]:
     for row in result:
         rid, started, ended, sid, name, ref, team, queue, flow, version = row[:10]
         language, channel, disposition = row[10:13]
