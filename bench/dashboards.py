@@ -23,9 +23,9 @@ import sqlalchemy as sa
 from bench.seed import ensure_database, reset_schema, seed
 from ivr import create_app
 from ivr.extensions import db
-from ivr.models import Agent, Role, Supervisor, Team, utcnow
+from ivr.models import Agent, AgentScoreDay, Role, Supervisor, Team, utcnow
 from ivr.services import policy
-from ivr.services.insight import dashboard, explorer, exports, filters
+from ivr.services.insight import dashboard, explorer, exports, filters, rollups
 from ivr.services.insight.measures import period_for
 
 TEAMS = 20
@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true", help="rebuild the database even if it is seeded")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--rebuild-rollups", action="store_true", help="rebuild the rollups anyway")
     args = parser.parse_args()
 
     ensure_database(args.database_url)
@@ -118,6 +119,11 @@ def main() -> None:
 
         upgrade()  # this branch's indexes on a database seeded before them
         _teams()
+        # The seed writes scores without the scoring job: the daily rollups are built here.
+        if args.rebuild_rollups or db.session.scalar(sa.select(AgentScoreDay.id).limit(1)) is None:
+            began = time.perf_counter()
+            days = rollups.rebuild()
+            print(f"rollups rebuilt: {days} days in {time.perf_counter() - began:.1f} s")
         team_id = db.session.scalar(sa.select(Team.id).order_by(Team.id).limit(1))
         supervisor_id = db.session.scalar(sa.select(Team.supervisor_id).where(Team.id == team_id))
         assert team_id is not None and supervisor_id is not None

@@ -16,7 +16,7 @@ import click
 from flask import Flask, has_app_context
 
 from ivr import startup
-from ivr.cli import admin, consent, demo, organisation, simulate, tasks, users, worker
+from ivr.cli import admin, consent, demo, insight, organisation, simulate, tasks, users, worker
 from ivr.db import end_session
 from ivr.services.errors import DomainError
 
@@ -28,6 +28,7 @@ COMMANDS: list[click.Command] = [
     worker.worker,
     worker.jobs_group,
     tasks.tasks,
+    insight.insight,
     organisation.supervisors,
     organisation.teams,
     organisation.agents,

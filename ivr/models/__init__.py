@@ -12,6 +12,7 @@ from ivr.models.forecasts import Forecast
 from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
 from ivr.models.outbound import OutboundState, OutboundSurvey
 from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
+from ivr.models.rollups import AgentScoreDay, QueueScoreDay
 from ivr.models.scores import Score
 from ivr.models.self_ratings import SelfRating
 from ivr.models.surveys import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse
@@ -22,6 +23,7 @@ from ivr.models.users import Role, User
 __all__ = [
     "Agent",
     "AgentLeg",
+    "AgentScoreDay",
     "Answer",
     "AnswerStatus",
     "ApiKey",
@@ -49,6 +51,7 @@ __all__ = [
     "OutboundState",
     "OutboundSurvey",
     "PromptAudio",
+    "QueueScoreDay",
     "Recording",
     "Role",
     "RootCause",

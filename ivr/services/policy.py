@@ -24,6 +24,7 @@ from ivr.extensions import db
 from ivr.models import (
     Agent,
     AgentLeg,
+    AgentScoreDay,
     ApiKey,
     CallbackTask,
     FeedbackItem,
@@ -261,6 +262,11 @@ def scope_responses(principal: Principal, query: Q) -> Q:
 def scope_scores(principal: Principal, query: Q) -> Q:
     """Scores (the reports' fact table) of the responses this principal may see."""
     return query.where(_agent_condition(principal, Score.agent_id))
+
+
+def scope_agent_days(principal: Principal, query: Q) -> Q:
+    """Daily rollups of the scores (ivr.models.rollups) about agents this principal may see."""
+    return query.where(_agent_condition(principal, AgentScoreDay.agent_id))
 
 
 def scope_agent_legs(principal: Principal, query: Q) -> Q:

@@ -20,6 +20,7 @@ from ivr.models import Recording, Score, Sentiment, SurveyResponse, utcnow
 from ivr.services.closed_loop import callback_tasks, feedback, notifications, recovery, sentiment
 from ivr.services.conversation.answer_values import answer_values
 from ivr.services.conversation.flow_versions import registry
+from ivr.services.insight import rollups
 
 
 def nps_category(nps: int | None) -> str | None:
@@ -144,4 +145,6 @@ def score(response_id: int) -> Scored | None:
         notification_ids=notifications.take_planned(),
     )
     db.session.commit()
+    # The dashboard's daily rollups of this score's day, recomputed whole after its commit.
+    rollups.refresh_responses([response_id])
     return scored

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, select, text
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, text
 
 from ivr.extensions import db
 from ivr.models import (
     Agent,
     AgentLeg,
+    AgentScoreDay,
     Call,
     CallbackTask,
-    Disposition,
+    QueueScoreDay,
     Score,
     SurveyResponse,
     TaskStatus,
@@ -30,7 +31,7 @@ from ivr.models import (
 )
 from ivr.services import policy
 from ivr.services.consent.privacy import mask
-from ivr.services.insight import measures
+from ivr.services.insight import measures, rollups
 from ivr.services.insight.filters import NONE, ResponseFilter, score_conditions, team_agents
 from ivr.services.insight.measures import Counts, Interval, Period, wilson
 from ivr.services.policy import Principal
@@ -40,9 +41,6 @@ MIN_RANKED = 10
 SURVEY_SLACK = timedelta(days=1)  # fewer responses than this: shown greyed, never ranked
 AT_RISK_DAYS = 30
 AT_RISK_LOWS = 2
-# Responses that were offered a survey (asked, whatever they said), and those who answered.
-NOT_OFFERED = (Disposition.in_progress, Disposition.suppressed, Disposition.failed)
-ANSWERED = (Disposition.completed, Disposition.partial)
 
 
 @dataclass
@@ -158,6 +156,78 @@ def _scored(principal: Principal, query: Any, f: ResponseFilter) -> Any:
     return policy.scope_scores(principal, query.where(*score_conditions(f)))
 
 
+def _agent_day_conditions(f: ResponseFilter) -> list[ColumnElement[bool]]:
+    """score_conditions() for the rollups of whole days (the dashboard's filters only)."""
+    whole = rollups.whole_days(f.start, f.end)
+    assert whole is not None
+    found: list[ColumnElement[bool]] = [AgentScoreDay.day >= whole[0], AgentScoreDay.day < whole[1]]
+    if f.team is not None:
+        in_team = AgentScoreDay.agent_id.in_(team_agents(f.team))
+        found.append(or_(in_team, AgentScoreDay.agent_id.is_(None)) if f.team == NONE else in_team)
+    if f.agent is not None:
+        found.append(AgentScoreDay.agent_id == f.agent)
+    return found
+
+
+def _edges(f: ResponseFilter) -> tuple[ResponseFilter | None, list[ResponseFilter]]:
+    """The filter over the period's whole UTC days (None: no whole day), and over its edges."""
+    whole = rollups.whole_days(f.start, f.end)
+    if whole is None:
+        return None, [f]
+    first, last = rollups.midnight(whole[0]), rollups.midnight(whole[1])
+    edges = []
+    if f.start < first:
+        edges.append(f.but(end=first))
+    if last < f.end:
+        edges.append(f.but(start=last))
+    return f, edges
+
+
+def counted(principal: Principal, f: ResponseFilter, by: str) -> list[tuple[Any, Counts]]:
+    """The period's counts grouped by "team" (the agent's team now), "agent", "day" or "queue":
+    the whole days summed from the daily rollups, the edges counted from the scores. A key may
+    come twice (a day's rollup and an edge); the caller adds them up."""
+    # The rollups know the day, the agent (so the team) and the queue: other filters count scores.
+    unfiltered = f == ResponseFilter(start=f.start, end=f.end, team=f.team, agent=f.agent)
+    whole, edges = _edges(f) if unfiltered else (None, [f])
+    if by == "queue" and not (principal.sees_everything and f.team is None and f.agent is None):
+        # Queues per team are not rolled up: one team's scores are few, read through its agents.
+        whole, edges = None, [f]
+    found: list[tuple[Any, Counts]] = []
+    if whole is not None:
+        query: Any
+        key: Any
+        if by == "queue":
+            first, last = rollups.whole_days(whole.start, whole.end) or (None, None)
+            query = (
+                select(QueueScoreDay.queue, *rollups.sums(QueueScoreDay))
+                .where(QueueScoreDay.day >= first, QueueScoreDay.day < last)
+                .group_by(QueueScoreDay.queue)
+            )
+        else:
+            key = {"team": Agent.team_id, "agent": AgentScoreDay.agent_id, "day": AgentScoreDay.day}[by]
+            query = (
+                select(key, *rollups.sums(AgentScoreDay)).where(*_agent_day_conditions(whole)).group_by(key)
+            )
+            if by == "team":
+                query = query.select_from(AgentScoreDay).outerjoin(Agent, Agent.id == AgentScoreDay.agent_id)
+            query = policy.scope_agent_days(principal, query)
+        found += [(row[0], measures.counts_from(row[1:])) for row in db.session.execute(query)]
+    for edge in edges:
+        key = {
+            "team": Agent.team_id,
+            "agent": Score.agent_id,
+            "day": func.date(Score.started_at),
+            "queue": Score.queue,
+        }[by]
+        query = select(key, *measures.columns()).select_from(Score).group_by(key)
+        if by == "team":
+            query = query.outerjoin(Agent, Agent.id == Score.agent_id)
+        rows = db.session.execute(_scored(principal, query, edge))
+        found += [(row[0], measures.counts_from(row[1:])) for row in rows]
+    return found
+
+
 def team_choices(principal: Principal) -> list[tuple[int, str]]:
     query: Any = select(Team.id, Team.name).order_by(Team.name)
     query = policy.scope_teams(principal, query)
@@ -175,13 +245,6 @@ def build(
     base = ResponseFilter(start=period.start, end=period.end, team=team)
     names = dict(team_choices(principal))
 
-    # Per (team, queue): every count at once, one query per period.
-    grouped = (
-        select(Agent.team_id, Score.queue, *measures.columns())
-        .select_from(Score)
-        .outerjoin(Agent, Agent.id == Score.agent_id)
-        .group_by(Agent.team_id, Score.queue)
-    )
     teams: dict[Any, Slice] = {}
     queues: dict[Any, Slice] = {}
     total = Slice(
@@ -205,12 +268,14 @@ def build(
             queues[key] = Slice(queue or "No queue", base.but(queue=key))
         return queues[key]
 
+    # Per team and per queue, one period at a time: whole days from the daily rollups, the
+    # edges (today so far, a custom bound within a day) from the scores.
     for which, f in _periods(base, period):
-        for row in db.session.execute(_scored(principal, grouped, f)):
-            team_id, queue = row[0], row[1]
-            counts = measures.counts_from(row[2:])
-            for target in (team_slice(team_id), queue_slice(queue), total):
+        for team_id, counts in counted(principal, f, "team"):
+            for target in (team_slice(team_id), total):
                 getattr(target, which).add(counts)
+        for queue, counts in counted(principal, f, "queue"):
+            getattr(queue_slice(queue), which).add(counts)
 
     _response_rates(principal, base, team_slice=team_slice, queue_slice=queue_slice, total=total)
     _tasks(principal, base, now, team_slice, queue_slice, total)
@@ -231,26 +296,57 @@ def build(
 def _response_rates(
     principal: Principal, base: ResponseFilter, team_slice: Any, queue_slice: Any, total: Slice
 ) -> None:
-    """Offered surveys and answered ones in the period, from the responses themselves (dispositions)."""
-    offered = SurveyResponse.disposition.not_in(NOT_OFFERED)
-    query = (
-        select(
-            Agent.team_id,
-            SurveyResponse.queue,
-            func.coalesce(func.sum(case((offered, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((SurveyResponse.disposition.in_(ANSWERED), 1), else_=0)), 0),
+    """Offered surveys and answered ones in the period, from the responses' dispositions: whole
+    days from the daily rollups, the edges from the responses themselves."""
+    for by in ("team", "queue"):
+        for key, n_offered, n_answered in offered(principal, base, by):
+            for target in (team_slice(key), total) if by == "team" else (queue_slice(key),):
+                target.offered += n_offered
+                target.answered += n_answered
+
+
+def offered(principal: Principal, f: ResponseFilter, by: str) -> list[tuple[Any, int, int]]:
+    """Surveys offered and answered over the filter's period and team, by "team" or "queue"."""
+    whole, edges = _edges(f)
+    if by == "queue" and not (principal.sees_everything and f.team is None):
+        whole, edges = None, [f]
+    found: list[tuple[Any, int, int]] = []
+    query: Any
+    if whole is not None:
+        first, last = rollups.whole_days(whole.start, whole.end) or (None, None)
+        if by == "queue":
+            query = (
+                select(QueueScoreDay.queue, func.sum(QueueScoreDay.offered), func.sum(QueueScoreDay.answered))
+                .where(QueueScoreDay.day >= first, QueueScoreDay.day < last)
+                .group_by(QueueScoreDay.queue)
+            )
+        else:
+            query = (
+                select(Agent.team_id, func.sum(AgentScoreDay.offered), func.sum(AgentScoreDay.answered))
+                .select_from(AgentScoreDay)
+                .outerjoin(Agent, Agent.id == AgentScoreDay.agent_id)
+                .where(AgentScoreDay.day >= first, AgentScoreDay.day < last)
+                .group_by(Agent.team_id)
+            )
+            if f.team is not None:
+                query = query.where(AgentScoreDay.agent_id.in_(team_agents(f.team)))
+            query = policy.scope_agent_days(principal, query)
+        found += [(key, int(n or 0), int(a or 0)) for key, n, a in db.session.execute(query)]
+    for edge in edges:
+        key = Agent.team_id if by == "team" else SurveyResponse.queue
+        query = (
+            select(key, *rollups.offered_columns())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.started_at >= edge.start, SurveyResponse.started_at < edge.end)
+            .group_by(key)
         )
-        .select_from(SurveyResponse)
-        .outerjoin(Agent, Agent.id == SurveyResponse.agent_id)
-        .where(SurveyResponse.started_at >= base.start, SurveyResponse.started_at < base.end)
-        .group_by(Agent.team_id, SurveyResponse.queue)
-    )
-    if base.team is not None:
-        query = query.where(SurveyResponse.agent_id.in_(team_agents(base.team)))
-    for team_id, queue, n_offered, n_answered in db.session.execute(policy.scope_responses(principal, query)):
-        for target in (team_slice(team_id), queue_slice(queue), total):
-            target.offered += int(n_offered)
-            target.answered += int(n_answered)
+        if by == "team":
+            query = query.outerjoin(Agent, Agent.id == SurveyResponse.agent_id)
+        if edge.team is not None:
+            query = query.where(SurveyResponse.agent_id.in_(team_agents(edge.team)))
+        rows = db.session.execute(policy.scope_responses(principal, query))
+        found += [(key, int(n), int(a)) for key, n, a in rows]
+    return found
 
 
 def _close_seconds() -> Any:
@@ -320,15 +416,11 @@ def league_table(principal: Principal, period: Period, base: ResponseFilter) -> 
     """Every agent with scores in the period: n, top and bottom box with 95% Wilson intervals,
     the change on the period before. Ranked by the interval's lower bound of the top box (so
     4 of 4 does not beat 90 of 100); agents with fewer than MIN_RANKED answers are not ranked."""
-    query = (
-        select(Score.agent_id, *measures.columns())
-        .where(Score.agent_id.is_not(None))
-        .group_by(Score.agent_id)
-    )
     found: dict[int, dict[str, Counts]] = {}
     for which, f in _periods(base, period):
-        for row in db.session.execute(_scored(principal, query, f)):
-            found.setdefault(row[0], {})[which] = measures.counts_from(row[1:])
+        for agent_id, counts in counted(principal, f, "agent"):
+            if agent_id is not None:
+                found.setdefault(agent_id, {}).setdefault(which, Counts()).add(counts)
     if not found:
         return []
     agents = db.session.execute(
@@ -448,14 +540,11 @@ def callers_at_risk(principal: Principal, team: int | str | None, now: datetime)
 def weekly_trend(principal: Principal, period: Period, base: ResponseFilter) -> list[TrendWeek]:
     """Week by week from each period's start: the current period's weeks beside the previous one's.
     Counted per day in SQL; the days are then added into weeks."""
-    day = func.date(Score.started_at)
-    query = select(day, *measures.columns()).group_by(day)
     weeks = max(1, -(-int(period.days) // 7))
     found = {n: TrendWeek(n, Counts(), Counts()) for n in range(1, weeks + 1)}
     for which, f in _periods(base, period):
-        for row in db.session.execute(_scored(principal, query, f)):
-            raw_day = row[0]
+        for raw_day, counts in counted(principal, f, "day"):
             when = raw_day if not isinstance(raw_day, str) else datetime.fromisoformat(raw_day).date()
             week = min(weeks, max(1, (when - f.start.date()).days // 7 + 1))
-            getattr(found[week], which).add(measures.counts_from(row[1:]))
+            getattr(found[week], which).add(counts)
     return list(found.values())
