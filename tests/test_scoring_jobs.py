@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from ivr.extensions import db
 from ivr.jobs import SCORES_JOB_QUEUED, SCORES_WAITING, SCORING_QUEUE
 from ivr.jobs.scoring import score_response, sweep_unscored
-from ivr.models import Score, SurveyResponse, utcnow
+from ivr.models import AgentScoreDay, Score, SurveyResponse, utcnow
 from ivr.services.closed_loop import scoring as closed_loop_scoring
 from tests.helpers import Twilio, run_worker
 from tests.local_servers import free_port
@@ -79,6 +79,10 @@ def test_one_job_scores_every_response_finished_while_it_waited(
 
     assert [score.response_id for score in scores(app)] == [1, 3]
     assert redis.llen(SCORES_WAITING) == 0 and not redis.exists(SCORES_JOB_QUEUED)
+    # The dashboard's daily rollups, recomputed once for the batch, count both scores.
+    with app.app_context():
+        [day] = db.session.scalars(select(AgentScoreDay)).all()
+        assert (day.responses, day.csat_1, day.csat_3, day.extreme_lows) == (2, 1, 1, 1)
     # The failed one waits for its retry as a job of its own.
     assert queue.scheduled_job_registry.get_job_ids() == ["score-response-2"]
     twilio.play(START, ["4", "8", "1"])  # a response after the job ran queues a new job

@@ -16,6 +16,7 @@ from ivr.jobs.running import observed
 from ivr.models import SurveyResponse, utcnow
 from ivr.outbox import Request, Work
 from ivr.services.closed_loop import scoring
+from ivr.services.insight import rollups
 from ivr.settings import settings
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,10 @@ def score_waiting() -> int:
                 batch = [popped[1]] if popped else None
             if not batch:
                 break
-            for raw in batch:
-                taken += 1
-                _score_one(int(raw))
+            with rollups.refreshed_together():  # each dashboard bucket once for the batch
+                for raw in batch:
+                    taken += 1
+                    _score_one(int(raw))
     finally:
         redis.delete(SCORES_JOB_QUEUED)  # from now on a new response queues a new job
     if redis.llen(SCORES_WAITING):

@@ -146,5 +146,5 @@ def score(response_id: int) -> Scored | None:
     )
     db.session.commit()
     # The dashboard's daily rollups of this score's day, recomputed whole after its commit.
-    rollups.refresh_responses([response_id])
+    rollups.after_scoring(response_id)
     return scored

@@ -11,7 +11,9 @@ recomputes once the first has committed (it then sees both scores).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -116,6 +118,38 @@ def _with_retries(work: Callable[[], None]) -> None:
             if attempt == ATTEMPTS:
                 raise
             log.info("rollups: a bucket was refreshed at the same time; again (attempt %s)", attempt + 1)
+
+
+# The responses scored inside refreshed_together(), whose buckets are recomputed at its end.
+_NOTED: ContextVar[set[int] | None] = ContextVar("ivr_rollups_noted", default=None)
+
+
+def after_scoring(response_id: int) -> None:
+    """After a score's commit: recompute its buckets now, or at the end of the scoring job's
+    batch (refreshed_together), where each bucket is recomputed once for all its scores."""
+    noted = _NOTED.get()
+    if noted is None:
+        refresh_responses([response_id])
+    else:
+        noted.add(response_id)
+
+
+@contextmanager
+def refreshed_together() -> Iterator[None]:
+    """The buckets of every response scored inside are recomputed once, at the end. A worker
+    lost before the end leaves them stale until their next score or a rebuild; a failure is
+    logged, not raised (the scores themselves are committed)."""
+    token = _NOTED.set(set())
+    try:
+        yield
+    finally:
+        noted = _NOTED.get() or set()
+        _NOTED.reset(token)
+        try:
+            refresh_responses(noted)
+        except Exception:
+            db.session.rollback()
+            log.exception("the daily rollups of responses %s could not be refreshed", sorted(noted))
 
 
 def refresh_responses(response_ids: Iterable[int]) -> int:
