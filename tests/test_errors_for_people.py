@@ -109,7 +109,7 @@ def test_a_broken_flow_names_every_file_step_and_field_in_one_run(tmp_path: Path
         ran = _flask(tmp_path, *command, CALLFLOWS_DIR=str(flows))
         assert ran.returncode != 0 and "Traceback" not in ran.stderr
         assert "broken.yaml: not valid YAML" in ran.stderr
-        assert "post-call-csat.yaml: step 'csat': impossible range: min 9" in ran.stderr
+        assert "post-call-csat.yaml: step 'csat': field 'min': impossible range: min 9" in ran.stderr
         assert "flows check" in ran.stderr
 
 
