@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from ivr import create_app
 from ivr.flows import load_catalog
 from ivr.flows.compiled import CompiledFlow
 from ivr.flows.prompts import load_prompts
 from ivr.flows.routing import ROUTING_FILE, check_routing
+from tests.helpers import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLFLOWS = ROOT / "callflows"
@@ -67,3 +70,20 @@ def test_schema_problems_carry_their_field(
     text = "default_queue: support\nqueues:\n  support:\n    agents: [client:a]\n    ring_seconds: 2\n"
     assert "queues.support.ring_seconds" in _fields(text, flows, texts)
     assert _fields("queues: [", flows, texts).keys() == {""}
+
+
+def test_flows_check_command_checks_the_routing(tmp_path: Path) -> None:
+    callflows, prompts = tmp_path / "callflows", tmp_path / "prompts"
+    shutil.copytree(CALLFLOWS, callflows)
+    shutil.copytree(PROMPTS, prompts)
+    app = create_app(make_settings(None, tmp_path, callflows_dir=callflows, prompts_dir=prompts))
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["flows", "check"])
+    assert ok.exit_code == 0, ok.output
+    assert "ok  routing: 2 queue(s), 2 number(s)" in ok.output
+
+    routing = callflows / ROUTING_FILE
+    routing.write_text(routing.read_text(encoding="utf-8").replace("flow: post-call-csat", "flow: nope", 1))
+    broken = runner.invoke(args=["flows", "check"])
+    assert broken.exit_code == 1
+    assert "field 'queues.support.flow': unknown flow 'nope'" in broken.output
