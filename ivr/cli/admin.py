@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from ivr.flows import FlowError, check_flow, load_catalog
 from ivr.flows.prompts import load_prompts
+from ivr.flows.routing import ROUTING_FILE, check_routing
 from ivr.flows.schema import MessageStep
 from ivr.flows.yaml_text import load_yaml
 from ivr.models import Role, as_utc
@@ -47,6 +48,20 @@ def flows_check() -> None:
         document = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else None
         for problem in check_flow(document, prompts, f"{path.parent.name}/{path.name}"):
             click.echo(f"    {problem}")
+    routing_path = config.callflows_dir / ROUTING_FILE
+    if routing_path.exists():
+        name = f"{config.callflows_dir.name}/{ROUTING_FILE}"
+        routing, problems = check_routing(
+            routing_path.read_text(encoding="utf-8"), name, catalog, config.default_flow, prompts.texts
+        )
+        errors = [problem for problem in problems if problem.is_error]
+        if routing is not None and not errors:
+            click.echo(f"ok  routing: {len(routing.queues)} queue(s), {len(routing.numbers)} number(s)")
+        for problem in problems:
+            click.echo(f"    {problem}", err=bool(errors))
+        if errors:
+            click.secho(f"{len(errors)} problem(s) found in the routing", fg="red", err=True)
+            raise SystemExit(1)
 
 
 @flows.command("import")

@@ -83,20 +83,75 @@ def load_routing(callflows_dir: Path) -> Routing | None:
     if not path.exists():
         return None
     name = f"{callflows_dir.name}/{ROUTING_FILE}"
+    routing, problems = parse_routing(path.read_text(encoding="utf-8"), name)
+    if routing is None:
+        raise FlowError(problems)
+    return routing
+
+
+def parse_routing(text: str, name: str) -> tuple[Routing | None, list[FlowProblem]]:
+    """The routing document in `text` and every problem in it, each with its field."""
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
-        return Routing.model_validate(raw)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise FlowError([FlowProblem(name, f"not valid YAML: {exc}")]) from None
+        return None, [FlowProblem(name, f"not valid YAML: {exc}")]
+    try:
+        routing = Routing.model_validate(raw)
     except ValidationError as exc:
-        raise FlowError(
-            [
-                FlowProblem(
-                    name, error["msg"].removeprefix("Value error, "), field=".".join(map(str, error["loc"]))
+        return None, [
+            FlowProblem(
+                name, error["msg"].removeprefix("Value error, "), field=".".join(map(str, error["loc"]))
+            )
+            for error in exc.errors()
+        ]
+    problems = []
+    for queue_name, queue in routing.queues.items():
+        seen: set[str] = set()
+        for index, agent in enumerate(queue.agents):
+            if agent in seen:
+                problems.append(
+                    FlowProblem(
+                        name, f"agent {agent!r} is listed twice", field=f"queues.{queue_name}.agents.{index}"
+                    )
                 )
-                for error in exc.errors()
-            ]
-        ) from None
+            seen.add(agent)
+    return routing, problems
+
+
+def check_routing(
+    text: str, name: str, flows: dict[str, CompiledFlow], default_flow: str, texts: dict[str, dict[str, str]]
+) -> tuple[Routing | None, list[FlowProblem]]:
+    """Every problem of a routing document: its schema, then each queue against the flows
+    (`flows`, e.g. the published ones) and the front door's prompts (`texts`, language -> key -> text)."""
+    routing, problems = parse_routing(text, name)
+    if routing is None:
+        return None, problems
+    for queue_name, queue in routing.queues.items():
+        flow = flows.get(queue.flow or default_flow)
+        if flow is None:
+            problems.append(
+                FlowProblem(name, f"unknown flow {queue.flow!r}", field=f"queues.{queue_name}.flow")
+            )
+            continue
+        language = flow.language_or_default(queue.language)
+        if queue.language and queue.language != language:
+            problems.append(
+                FlowProblem(
+                    name,
+                    f"flow {flow.id!r} has no language {queue.language!r}",
+                    field=f"queues.{queue_name}.language",
+                )
+            )
+        missing = [key for key in FRONT_DOOR_PROMPTS if key not in texts.get(language, {})]
+        if missing:
+            problems.append(
+                FlowProblem(
+                    name,
+                    f"prompt(s) {', '.join(missing)} missing in language {language!r} (prompts/{language}/)",
+                    field=f"queues.{queue_name}.language",
+                )
+            )
+    return routing, problems
 
 
 # What the front door says, from prompts/<lang>/front-door.yaml.
@@ -121,37 +176,15 @@ class FrontDoor:
 def load_front_door(
     callflows_dir: Path, prompts_dir: Path, flows: dict[str, CompiledFlow], default_flow: str
 ) -> FrontDoor | None:
-    routing = load_routing(callflows_dir)
-    if routing is None:
+    path = callflows_dir / ROUTING_FILE
+    if not path.exists():
         return None
     catalog = load_prompts(prompts_dir)
     name = f"{callflows_dir.name}/{ROUTING_FILE}"
-    problems = []
-    for queue_name, queue in routing.queues.items():
-        flow = flows.get(queue.flow or default_flow)
-        if flow is None:
-            problems.append(
-                FlowProblem(name, f"unknown flow {queue.flow!r}", field=f"queues.{queue_name}.flow")
-            )
-            continue
-        language = flow.language_or_default(queue.language)
-        if queue.language and queue.language != language:
-            problems.append(
-                FlowProblem(
-                    name,
-                    f"flow {flow.id!r} has no language {queue.language!r}",
-                    field=f"queues.{queue_name}.language",
-                )
-            )
-        missing = [key for key in FRONT_DOOR_PROMPTS if key not in catalog.texts.get(language, {})]
-        if missing:
-            problems.append(
-                FlowProblem(
-                    name,
-                    f"prompt(s) {', '.join(missing)} missing in language {language!r} (prompts/{language}/)",
-                    field=f"queues.{queue_name}.language",
-                )
-            )
-    if problems:
-        raise FlowError(problems)
+    routing, problems = check_routing(
+        path.read_text(encoding="utf-8"), name, flows, default_flow, catalog.texts
+    )
+    errors = [problem for problem in problems if problem.is_error]
+    if routing is None or errors:
+        raise FlowError(errors)
     return FrontDoor(routing, catalog.texts, catalog.voices, catalog.audio)
