@@ -100,9 +100,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def load_flows(app: Flask) -> None:
-    from ivr.services.conversation import flow_versions
+    from ivr.services.conversation import flow_versions, routing_versions
 
     flow_versions.init_app(app)
+    routing_versions.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ivr import engine_options
 from ivr.extensions import db
 from ivr.models import Agent, CallbackTask, Score, SurveyResponse, TaskStatus, Team, User
-from ivr.services.conversation.front_door import front_door
+from ivr.services.conversation.routing_versions import current_routing
 from ivr.services.insight import dashboard
 from ivr.services.insight.measures import period_for
 from ivr.services.policy import OPERATOR
@@ -31,7 +31,7 @@ def test_demo_agents_are_the_agents_the_routing_file_rings(app: Flask, twilio: T
     assert first.exit_code == 0, first.output
     assert runner.invoke(args=["demo", "seed", "--no-history"]).output.startswith("demo agents: 0 added")
     with app.app_context():
-        rung = {ref for queue in front_door().routing.queues.values() for ref in queue.agents}
+        rung = {ref for queue in current_routing().queues.values() for ref in queue.agents}
         seeded = {agent.ref: agent for agent in db.session.scalars(select(Agent))}
         assert set(seeded) == rung
         assert all(agent.team is not None for agent in seeded.values())

@@ -22,6 +22,7 @@ from ivr.services.insight import responses
 from ivr.services.policy import OPERATOR
 from tests.helpers import ALICE, Twilio, rows, says
 
+ROOT = Path(__file__).resolve().parent.parent
 FLOW = "post-call-csat"
 OLD = "How satisfied were you with the agent who helped you?"
 NEW = "On a scale of 1 to 5, how happy are you with your agent?"
@@ -39,14 +40,17 @@ def test_export_then_import_round_trips_byte_for_byte(app: Flask, tmp_path: Path
     cli = app.test_cli_runner()
     first = cli.invoke(args=["flows", "import"])
     assert first.exit_code == 0 and f"{FLOW}: published as version 1" in first.output, first.output
+    assert "routing: published as version 1" in first.output
     assert cli.invoke(args=["flows", "export", str(tmp_path / "a")]).exit_code == 0
     again = cli.invoke(args=["flows", "import", str(tmp_path / "a")])
     assert again.exit_code == 0 and f"{FLOW}: unchanged (version 1)" in again.output, again.output
+    assert "routing: unchanged (version 1)" in again.output
     assert cli.invoke(args=["flows", "export", str(tmp_path / "b")]).exit_code == 0
     a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
     assert sorted(a) == [
         "callflows/follow-up.yaml",
         "callflows/post-call-csat.yaml",
+        "callflows/routing/queues.yaml",
         "prompts/en/follow-up.yaml",
         "prompts/en/language.yaml",
         "prompts/en/post-call-csat.yaml",
@@ -59,6 +63,8 @@ def test_export_then_import_round_trips_byte_for_byte(app: Flask, tmp_path: Path
         "prompts/es/speech.yaml",
     ]
     assert a == b
+    # The routing is exported as it was written, comments and all.
+    assert a["callflows/routing/queues.yaml"] == (ROOT / "callflows" / "routing" / "queues.yaml").read_bytes()
     assert not filecmp.dircmp(tmp_path / "a", tmp_path / "b").diff_files
     # An edited export imports as a new version, and exports with the edit.
     prompts = tmp_path / "a" / "prompts" / "en" / "post-call-csat.yaml"

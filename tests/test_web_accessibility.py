@@ -42,6 +42,9 @@ PAGES: list[tuple[str | None, list[str]]] = [
             "/flows/post-call-csat/draft/steps/2",
             "/flows/post-call-csat/diff",
             "/flows/post-call-csat/try",
+            "/routing",
+            "/routing/draft",
+            "/routing/diff",
         ],
     ),
 ]

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from ivr.cli.demo_history import seed_history
 from ivr.extensions import db
 from ivr.models import Agent, Role
-from ivr.services.conversation.front_door import front_door
+from ivr.services.conversation.routing_versions import current_routing
+from ivr.services.errors import NotFound
 from ivr.services.organisation import api_keys as api_key_service
 from ivr.services.organisation import teams as organisation
 from ivr.services.organisation import users
@@ -27,10 +28,10 @@ DEMO_NAMES = {
 
 
 def demo_agents() -> dict[str, list[str]]:
-    """Each queue of the routing file (as team name) and the agents it rings, in order."""
+    """Each queue of the routing (as team name) and the agents it rings, in order."""
     try:
-        routing = front_door().routing
-    except Exception:  # no routing file: no front door, no demo agents to match
+        routing = current_routing()
+    except NotFound:  # no routing: no front door, no demo agents to match
         return {}
     return {name.title(): list(queue.agents) for name, queue in routing.queues.items()}
 

@@ -1,4 +1,7 @@
-"""The front door's demo routing: callflows/routing/queues.yaml, checked when the app starts.
+"""The front door's routing: which queue a dialled number reaches and how its agents are rung.
+
+Kept in the database once published (edited at /routing, versions and audit like call flows);
+callflows/routing/queues.yaml seeds it and is what `flask flows import`/`export` read and write.
 
 A queue is an ordered list of agents rung one after another, with how its callers are invited
 to the survey. This is not an ACD: it is what a demo, the tests and a small site need.
@@ -75,18 +78,6 @@ class Routing(BaseModel):
     def queue_for(self, dialled: str | None) -> tuple[str, Queue]:
         name = self.numbers.get(dialled or "", self.default_queue)
         return name, self.queues[name]
-
-
-def load_routing(callflows_dir: Path) -> Routing | None:
-    """None when there is no routing file (the front door then answers with an apology)."""
-    path = callflows_dir / ROUTING_FILE
-    if not path.exists():
-        return None
-    name = f"{callflows_dir.name}/{ROUTING_FILE}"
-    routing, problems = parse_routing(path.read_text(encoding="utf-8"), name)
-    if routing is None:
-        raise FlowError(problems)
-    return routing
 
 
 def parse_routing(text: str, name: str) -> tuple[Routing | None, list[FlowProblem]]:
@@ -166,25 +157,45 @@ FRONT_DOOR_PROMPTS = (
 
 
 @dataclass(frozen=True)
-class FrontDoor:
+class RoutingFile:
+    """callflows/routing/queues.yaml as read at start: it seeds the database's routing."""
+
+    text: str
     routing: Routing
+    source: str
+
+
+@dataclass(frozen=True)
+class FrontDoor:
+    """What the front door says (prompts/<lang>/front-door.yaml) and the routing file, if any.
+    The routing in force is the database's (ivr.services.conversation.routing_versions)."""
+
+    seed: RoutingFile | None
     texts: dict[str, dict[str, str]]  # language -> prompt key -> text
     voices: dict[str, LanguageVoice]
     audio: dict[str, dict[str, str]]  # language -> prompt key -> "<file>?v=<hash>", as for flows
 
 
-def load_front_door(
-    callflows_dir: Path, prompts_dir: Path, flows: dict[str, CompiledFlow], default_flow: str
-) -> FrontDoor | None:
+def read_routing_file(
+    callflows_dir: Path, flows: dict[str, CompiledFlow], default_flow: str, texts: dict[str, dict[str, str]]
+) -> RoutingFile | None:
+    """The routing file checked against `flows` and the front door's prompts; None when there is
+    none; FlowError with every error when it does not check."""
     path = callflows_dir / ROUTING_FILE
     if not path.exists():
         return None
-    catalog = load_prompts(prompts_dir)
     name = f"{callflows_dir.name}/{ROUTING_FILE}"
-    routing, problems = check_routing(
-        path.read_text(encoding="utf-8"), name, flows, default_flow, catalog.texts
-    )
+    text = path.read_text(encoding="utf-8")
+    routing, problems = check_routing(text, name, flows, default_flow, texts)
     errors = [problem for problem in problems if problem.is_error]
     if routing is None or errors:
         raise FlowError(errors)
-    return FrontDoor(routing, catalog.texts, catalog.voices, catalog.audio)
+    return RoutingFile(text, routing, f"callflows/{ROUTING_FILE}")
+
+
+def load_front_door(
+    callflows_dir: Path, prompts_dir: Path, flows: dict[str, CompiledFlow], default_flow: str
+) -> FrontDoor:
+    catalog = load_prompts(prompts_dir)
+    seed = read_routing_file(callflows_dir, flows, default_flow, catalog.texts)
+    return FrontDoor(seed, catalog.texts, catalog.voices, catalog.audio)

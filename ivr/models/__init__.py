@@ -13,6 +13,7 @@ from ivr.models.notifications import Channel, Notification, NotificationAttempt,
 from ivr.models.outbound import OutboundState, OutboundSurvey
 from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
 from ivr.models.rollups import AgentScoreDay, QueueScoreDay
+from ivr.models.routing import FRONT_DOOR, ROUTING_AUDIT_KEY, RoutingRecord, RoutingVersion
 from ivr.models.scores import Score
 from ivr.models.self_ratings import SelfRating
 from ivr.models.surveys import Answer, AnswerStatus, Disposition, LanguageSource, SurveyResponse
@@ -21,6 +22,8 @@ from ivr.models.texts import Direction, SurveyChannel, TextMessage, TextStatus
 from ivr.models.users import Role, User
 
 __all__ = [
+    "FRONT_DOOR",
+    "ROUTING_AUDIT_KEY",
     "Agent",
     "AgentLeg",
     "AgentScoreDay",
@@ -55,6 +58,8 @@ __all__ = [
     "Recording",
     "Role",
     "RootCause",
+    "RoutingRecord",
+    "RoutingVersion",
     "Score",
     "SelfRating",
     "Sentiment",

@@ -75,6 +75,8 @@ class FlowAuditEntry(Base):
     flow_key: Mapped[str] = mapped_column(String(128), index=True)
     action: Mapped[FlowAction] = mapped_column(Enum(FlowAction, native_enum=False, length=16))
     version_id: Mapped[int | None] = mapped_column(ForeignKey("flow_versions.id"))
+    # The routing's entries (flow_key ROUTING_AUDIT_KEY) name a routing version instead.
+    routing_version_id: Mapped[int | None] = mapped_column(ForeignKey("routing_versions.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)

@@ -80,6 +80,14 @@ def seconds(name: str) -> int | None:
     return int(number) if number is not None else None
 
 
+def ident(name: str) -> int | None:
+    """A row id from the query (the URLs we gave Twilio): 1 to 12 ASCII digits, else None."""
+    value = request.args.get(name, "")
+    if not value.isascii() or not value.isdigit() or len(value) > 12:
+        return None
+    return int(value)
+
+
 def count(name: str, high: int = 99) -> int:
     """A small counter from the query (retries, the agent's index): ASCII digits up to `high`,
     else 0."""

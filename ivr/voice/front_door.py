@@ -25,7 +25,11 @@ def _say(target: VoiceResponse | Gather, language: str, key: str) -> None:
 def _dial(twiml: VoiceResponse, ring: front_door.Ring) -> None:
     """Ring one agent; Twilio calls the action when that leg ends, however it ends."""
     action = webhook_path(
-        "voice.agent_leg_ended", queue=ring.queue_name, agent=ring.index, agreed=int(ring.agreed)
+        "voice.agent_leg_ended",
+        queue=ring.queue_name,
+        agent=ring.index,
+        agreed=int(ring.agreed),
+        routing=ring.routing_version,
     )
     dial = Dial(action=action, method="POST", timeout=ring.queue.ring_seconds, answer_on_bridge=True)
     address = ring.queue.agents[ring.index]
@@ -51,7 +55,9 @@ def incoming() -> Response:
     _say(twiml, arrival.language, "front_door.greeting")
     invite = arrival.invite
     if invite in (Invitation.opt_in, Invitation.opt_out):
-        action = webhook_path("voice.invitation_answered", queue=arrival.queue_name)
+        action = webhook_path(
+            "voice.invitation_answered", queue=arrival.queue_name, routing=arrival.routing_version
+        )
         gather = Gather(
             input="dtmf", num_digits=1, timeout=4, action=action, method="POST", action_on_empty_result=True
         )
@@ -62,7 +68,10 @@ def incoming() -> Response:
         _say(twiml, arrival.language, "front_door.invite_always")
     _say(twiml, arrival.language, "front_door.connecting")
     agreed = invite is Invitation.always
-    _dial(twiml, front_door.Ring(arrival.queue_name, arrival.queue, arrival.language, 0, agreed))
+    first = front_door.Ring(
+        arrival.routing_version, arrival.queue_name, arrival.queue, arrival.language, 0, agreed
+    )
+    _dial(twiml, first)
     return xml(twiml)
 
 
@@ -71,7 +80,9 @@ def incoming() -> Response:
 def invitation_answered() -> Response:
     queue_name = form.arg("queue", form.QUEUE) or ""
     call_sid = form.text("CallSid", form.SID) or ""
-    ring = retry_on_disconnect(front_door.answer_invitation, call_sid, queue_name, form.keys("Digits"))
+    ring = retry_on_disconnect(
+        front_door.answer_invitation, call_sid, queue_name, form.keys("Digits"), form.ident("routing")
+    )
     twiml = VoiceResponse()
     _say(twiml, ring.language, "front_door.connecting")
     _dial(twiml, ring)
@@ -93,6 +104,7 @@ def agent_leg_ended() -> Response:
         caller_still_there=form.text("CallStatus", form.STATUS) != "completed",
         from_number=form.text("From", form.NUMBER),
         to_number=form.text("To", form.NUMBER),
+        routing_version=form.ident("routing"),
     )
     after = retry_on_disconnect(front_door.agent_leg_ended, leg)
     if after.survey is not None:

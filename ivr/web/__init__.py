@@ -31,4 +31,15 @@ def _template_helpers() -> dict[str, object]:
     return {"principal": principal, "nav_links": nav_links}
 
 
-from ivr.web import admin, agent, auth_views, dashboard, flow_steps, flows, recordings, responses, tasks  # noqa: E402,F401  (registers the routes)
+from ivr.web import (  # noqa: E402,F401  (registers the routes)
+    admin,
+    agent,
+    auth_views,
+    dashboard,
+    flow_steps,
+    flows,
+    recordings,
+    responses,
+    routing,
+    tasks,
+)

@@ -157,6 +157,22 @@ class DraftForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+class RoutingForm(FlaskForm):  # type: ignore[misc]
+    """The routing editor: the front door's routing as YAML and the change note."""
+
+    document = TextAreaField(
+        "Routing (YAML)",
+        validators=[Length(max=100_000)],
+        description="Checked as you type: every problem is listed with its queue and field.",
+        render_kw={"rows": 28, "spellcheck": "false", "autocapitalize": "off"},
+    )
+    note = StringField(
+        "Change note",
+        validators=[Optional(), Length(max=2000)],
+        description="What changed and why: kept with the version and in the audit log.",
+    )
+
+
 class RollbackForm(FlaskForm):  # type: ignore[misc]
     note = StringField("Why roll back", validators=[Optional(), Length(max=2000)])
 

@@ -13,6 +13,7 @@ PAGES = [
     ("web.tasks", "Callback inbox"),
     ("web.responses", "Responses"),
     ("web.flows", "Flows"),
+    ("web.routing", "Routing"),
     ("web.admin_users", "Admin"),
 ]
 

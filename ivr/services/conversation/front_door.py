@@ -14,12 +14,13 @@ from flask import current_app
 
 from ivr.extensions import db
 from ivr.flows import CompiledFlow
-from ivr.flows.routing import FrontDoor, Invitation, Queue
+from ivr.flows.routing import FrontDoor, Invitation, Queue, Routing
 from ivr.models import Disposition, LanguageSource, utcnow
 from ivr.outbox import Work, later
 from ivr.services.consent import do_not_survey as consent
 from ivr.services.conversation import records
 from ivr.services.conversation.flow_versions import registry
+from ivr.services.conversation.routing_versions import current_routing, routing_for
 from ivr.services.conversation.start import StartRequest, begin_survey
 from ivr.services.conversation.turns import Turn
 from ivr.services.errors import NotFound
@@ -31,6 +32,8 @@ ANSWERED = frozenset({"completed", "answered"})
 
 @dataclass(frozen=True)
 class Arrival:
+    # The routing version the call follows to its end (a publish meanwhile is for new calls).
+    routing_version: int
     queue_name: str
     queue: Queue
     flow: CompiledFlow
@@ -43,6 +46,7 @@ class Arrival:
 class Ring:
     """Ring agent `index` of the queue (after the greeting, or after the last agent's leg)."""
 
+    routing_version: int
     queue_name: str
     queue: Queue
     language: str
@@ -62,14 +66,14 @@ class AfterLeg:
 
 
 def front_door() -> FrontDoor:
-    door: FrontDoor | None = current_app.extensions.get("ivr.front_door")
-    if door is None:
-        raise NotFound("there is no callflows/routing/queues.yaml")
+    """The front door's prompts (the routing in force is `current_routing()`)."""
+    door: FrontDoor = current_app.extensions["ivr.front_door"]
     return door
 
 
-def queue_named(name: str) -> tuple[Queue, CompiledFlow, str]:
-    queue = front_door().routing.queues.get(name)
+def queue_named(name: str, routing: Routing | None = None) -> tuple[Queue, CompiledFlow, str]:
+    """The queue in the routing in force (or `routing`), its flow's current version and language."""
+    queue = (routing or current_routing()).queues.get(name)
     if queue is None:
         raise NotFound(f"unknown queue {name!r}")
     published = registry().current(queue.flow or settings().default_flow)
@@ -81,8 +85,9 @@ def queue_named(name: str) -> tuple[Queue, CompiledFlow, str]:
 
 def arrive(call_sid: str, from_number: str | None, to_number: str | None) -> Arrival:
     """A call to one of our numbers: record it and decide how (and whether) to invite."""
-    name, _queue = front_door().routing.queue_for(to_number)
-    queue, flow, language = queue_named(name)
+    published = routing_for(None)
+    name, _queue = published.routing.queue_for(to_number)
+    queue, flow, language = queue_named(name, published.routing)
     from_hash = records.caller_hash(from_number)
     call_id = records.upsert_call(call_sid, from_number, from_hash, to_number, name)
     invite: Invitation | None = queue.invitation
@@ -92,13 +97,16 @@ def arrive(call_sid: str, from_number: str | None, to_number: str | None) -> Arr
         _closed_response(call_id, call_sid, flow, language, name, Disposition.suppressed)
         invite = None
     db.session.commit()
-    return Arrival(name, queue, flow, language, invite)
+    return Arrival(published.version_id, name, queue, flow, language, invite)
 
 
-def answer_invitation(call_sid: str, queue_name: str, digits: str | None) -> Ring:
+def answer_invitation(
+    call_sid: str, queue_name: str, digits: str | None, routing_version: int | None = None
+) -> Ring:
     """The caller's answer to the invitation; a no is recorded as a declined response. Either
     way the first agent is rung next."""
-    queue, flow, language = queue_named(queue_name)
+    published = routing_for(routing_version)
+    queue, flow, language = queue_named(queue_name, published.routing)
     keys = (digits or "").strip()
     agreed = keys == "1" if queue.invitation is Invitation.opt_in else keys != "9"
     if not agreed:
@@ -106,7 +114,7 @@ def answer_invitation(call_sid: str, queue_name: str, digits: str | None) -> Rin
         if call_id is not None:
             _closed_response(call_id, call_sid, flow, language, queue_name, Disposition.declined)
     db.session.commit()
-    return Ring(queue_name, queue, language, 0, agreed)
+    return Ring(published.version_id, queue_name, queue, language, 0, agreed)
 
 
 @dataclass(frozen=True)
@@ -122,13 +130,16 @@ class LegEnded:
     caller_still_there: bool
     from_number: str | None = None
     to_number: str | None = None
+    # The routing version the call started with (None from a Dial placed before versions).
+    routing_version: int | None = None
 
 
 def agent_leg_ended(leg: LegEnded) -> AfterLeg:
     """Record the agent leg with its outcome and times, then decide what follows in the same
     transaction: the survey when the agent answered and the caller agreed and is still there,
     else the next agent, else an apology."""
-    queue, flow, language = queue_named(leg.queue_name)
+    published = routing_for(leg.routing_version)
+    queue, flow, language = queue_named(leg.queue_name, published.routing)
     if not 0 <= leg.index < len(queue.agents):
         raise NotFound(f"queue {leg.queue_name!r} has no agent {leg.index}")
     address = queue.agents[leg.index]
@@ -162,7 +173,10 @@ def agent_leg_ended(leg: LegEnded) -> AfterLeg:
             after = AfterLeg(language, survey=begin_survey(start))
     elif leg.dial_status != "canceled":  # canceled: the caller hung up while it rang
         if leg.index + 1 < len(queue.agents):
-            after = AfterLeg(language, ring=Ring(leg.queue_name, queue, language, leg.index + 1, leg.agreed))
+            after = AfterLeg(
+                language,
+                ring=Ring(published.version_id, leg.queue_name, queue, language, leg.index + 1, leg.agreed),
+            )
         else:
             after = AfterLeg(language, apologise=True)
     db.session.commit()

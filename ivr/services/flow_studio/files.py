@@ -9,7 +9,8 @@ Export layout, for DIR:
   before it, with the same text, is written once);
 - prompts/<lang>/speech.yaml: the words spoken answers are matched with;
 - prompts/<lang>/sms.yaml: the survey by text's wording of each prompt;
-- prompts/<lang>/audio/<prompt key>.<mp3|wav>: a recorded prompt, byte for byte as uploaded.
+- prompts/<lang>/audio/<prompt key>.<mp3|wav>: a recorded prompt, byte for byte as uploaded;
+- callflows/routing/queues.yaml: the front door's routing, its YAML as published (comments kept).
 Importing stores each recording in the database by its content (as an upload is), so that the
 version plays it on every machine, and the same bytes give the same version.
 """
@@ -29,9 +30,12 @@ from ivr.db import insert_ignore
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, load_catalog
 from ivr.flows.prompts import AUDIO_DIR, AUDIO_TYPES
+from ivr.flows.routing import ROUTING_FILE, read_routing_file
 from ivr.flows.schema import Flow
-from ivr.models import FlowAction, FlowRecord, FlowVersion, PromptAudio
+from ivr.models import FlowAction, FlowRecord, FlowVersion, PromptAudio, RoutingRecord, RoutingVersion
+from ivr.services.conversation.front_door import front_door
 from ivr.services.errors import Conflict, Invalid
+from ivr.services.flow_studio import routing
 from ivr.services.flow_studio.versions import current_version, publish_version
 from ivr.services.policy import Principal
 from ivr.settings import settings as app_settings
@@ -71,9 +75,13 @@ class Imported:
 
 
 def import_dir(callflows: Path, prompts: Path, who: Principal, only_new: bool = False) -> list[Imported]:
-    """Publish every flow in callflows/ whose content differs from its current version.
-    FlowError (every problem at once) when a file does not check; nothing is published then."""
+    """Publish every flow in callflows/ whose content differs from its current version, then the
+    routing in callflows/routing/queues.yaml likewise. FlowError (every problem at once) when a
+    file does not check; nothing is published then."""
     catalog = load_catalog(callflows, prompts)
+    seed = read_routing_file(
+        callflows, routing.published_flows() | catalog, app_settings().default_flow, front_door().texts
+    )
     done = []
     for flow_id, found in sorted(catalog.items()):
         compiled = _recordings_stored(found, prompts, who)
@@ -87,6 +95,12 @@ def import_dir(callflows: Path, prompts: Path, who: Principal, only_new: bool = 
                 compiled, who, f"imported from {callflows}", FlowAction.imported, f"callflows/{flow_id}.yaml"
             )
             done.append(Imported(flow_id, version.version, f"published as version {version.version}"))
+    if seed is not None:
+        if only_new and db.session.scalar(select(RoutingRecord.id)) is not None:
+            done.append(Imported("routing", None, "already in the database: left as it is"))
+        else:
+            number, note = routing.import_text(seed.text, seed.routing, who, f"callflows/{ROUTING_FILE}")
+            done.append(Imported("routing", number, note))
     db.session.commit()
     return done
 
@@ -139,7 +153,7 @@ def _recording(language: str, reference: str) -> bytes | None:
 
 
 def export_dir(root: Path) -> list[Path]:
-    """Write every flow's current version under root; the paths written."""
+    """Write every flow's current version and the current routing under root; the paths written."""
     versions = db.session.scalars(
         select(FlowVersion)
         .join(FlowRecord, FlowRecord.current_version_id == FlowVersion.id)
@@ -201,6 +215,11 @@ def export_dir(root: Path) -> list[Path]:
         files[Path("prompts") / lang / "speech.yaml"] = dump_yaml(words)
     for lang, by_key in sms_texts.items():
         files[Path("prompts") / lang / "sms.yaml"] = dump_yaml(dict(sorted(by_key.items())))
+    published_routing = db.session.scalar(
+        select(RoutingVersion).join(RoutingRecord, RoutingRecord.current_version_id == RoutingVersion.id)
+    )
+    if published_routing is not None:
+        files[Path("callflows") / ROUTING_FILE] = published_routing.yaml_text
     for relative, content in sorted(files.items()):
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
