@@ -73,6 +73,7 @@ def world(app_factory: Any, twilio_api: Any) -> dict[str, Any]:
             "call_id": db.session.scalar(db.select(Call.id).order_by(Call.id)),  # Alice's
             "flow_key": "post-call-csat",
             "number": 1,
+            "queue_name": "support",
         }
     return {"app": app, "keys": keys, "ids": ids}
 

@@ -168,6 +168,7 @@ def test_an_admin_edits_checks_and_publishes_the_routing_in_the_browser(
     queues = page.get_by_role("table", name=re.compile("^Each queue"))
     expect(queues.get_by_role("row", name=re.compile("^support"))).to_contain_text("client:alice")
     page.get_by_role("link", name="Edit a draft").click()
+    page.wait_for_load_state()  # htmx listens from the load on
     document = page.get_by_label("Routing (YAML)")
     # Checked as typed: the problem shows beside its queue before anything is saved.
     document.fill(ROUTING.replace("flow: post-call-csat", "flow: nope", 1))
@@ -210,3 +211,29 @@ def test_only_admins_see_the_routing(app: Flask, role: str, page: Page, live_ser
     expect(page.get_by_role("link", name="Routing")).to_have_count(0)
     for path in ROUTING_PAGES:
         assert page.request.get(live_server + path).status == 404, path
+
+
+def test_an_admin_edits_a_queue_as_a_form_checked_as_typed(
+    app: Flask, live_server: str, page: Page, twilio: Twilio
+) -> None:
+    make_user(app, ADMIN, "admin")
+    sign_in(page, live_server, ADMIN, path="/routing/draft")
+    page.get_by_role("link", name="Edit support").click()
+    expect(page.get_by_role("heading", name="Queue support")).to_be_visible()
+    page.wait_for_load_state()
+    page.get_by_label("Agents, rung in this order").fill("client:bob\nclient:alice")
+    page.get_by_label("Ring each agent for (seconds)").fill("3")
+    expect(page.locator("#queue-ring_seconds-error")).to_contain_text("greater than or equal to 5")
+    page.get_by_label("Ring each agent for (seconds)").fill("25")
+    expect(page.get_by_text("No problems with this queue.")).to_be_visible()
+    expect(page.locator("#queue-ring_seconds-error")).to_be_empty()
+    page.get_by_role("button", name="Save queue").click()
+    expect(page.get_by_text("Queue support saved into the draft.")).to_be_visible()
+    page.get_by_role("link", name="Back to the draft").click()
+    expect(page.get_by_label("Routing (YAML)")).to_have_value(
+        re.compile(r"agents:\n    - client:bob\n    - client:alice")
+    )
+    page.get_by_label("Change note").fill("Bob first, longer rings")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Routing version 2 published")).to_be_visible()
+    assert first_ring(twilio, "CA-after") == ("bob", "25")

@@ -45,6 +45,7 @@ PAGES: list[tuple[str | None, list[str]]] = [
             "/routing",
             "/routing/draft",
             "/routing/diff",
+            "/routing/draft/queues/support",
         ],
     ),
 ]

@@ -4,6 +4,8 @@ start and every draft check parses the whole catalogue)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -12,3 +14,8 @@ _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 def load_yaml(text: str) -> object:
     """The document in `text`, as yaml.safe_load gives it; yaml.YAMLError when it is not YAML."""
     return yaml.load(text, Loader=_SafeLoader)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML as a person writes it: keys in the given order, unicode as is, block style."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)

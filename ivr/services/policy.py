@@ -192,6 +192,7 @@ ROUTES: dict[str, Rule] = {
     "web.routing": ADMINS,
     "web.routing_draft": ADMINS,
     "web.routing_draft_check": ADMINS,
+    "web.routing_draft_queue": ADMINS,
     "web.routing_draft_save": ADMINS,
     "web.routing_draft_discard": ADMINS,
     "web.routing_publish": ADMINS,

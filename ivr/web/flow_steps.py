@@ -13,9 +13,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from ivr.flows.schema import ChoiceStep, LanguageStep, MessageStep, RatingStep, RecordStep, Retries, YesNoStep
-from ivr.flows.yaml_text import load_yaml
+from ivr.flows.yaml_text import dump_yaml, load_yaml
 from ivr.services.flow_studio import drafts
-from ivr.services.flow_studio.files import dump_yaml
 from ivr.web import bp
 from ivr.web.flows import Page, _found, _who
 from ivr.web.forms import StepForm

@@ -11,10 +11,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from ivr.flows.yaml_text import load_yaml
+from ivr.flows.yaml_text import dump_yaml, load_yaml
 from ivr.services.errors import DomainError, NotFound
 from ivr.services.flow_studio import audio, drafts, trial
-from ivr.services.flow_studio.files import dump_yaml
 from ivr.web import bp
 from ivr.web.forms import AudioForm, DraftForm, RemoveAudioForm, RollbackForm, TryForm
 from ivr.web.sessions import principal

@@ -210,6 +210,10 @@ class StepForm(FlaskForm):  # type: ignore[misc]
     """One step's fields, built per kind from the flow schema (ivr.web.flow_steps); the CSRF here."""
 
 
+class QueueForm(FlaskForm):  # type: ignore[misc]
+    """One queue of the routing draft (ivr.web.routing builds its fields); the CSRF here."""
+
+
 class RemoveAudioForm(FlaskForm):  # type: ignore[misc]
     prompt = HiddenField()
     language = HiddenField()

@@ -9,10 +9,11 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from ivr.flows.routing import Invitation
 from ivr.services.errors import DomainError, NotFound
 from ivr.services.flow_studio import routing as studio
 from ivr.web import bp
-from ivr.web.forms import RollbackForm, RoutingForm
+from ivr.web.forms import QueueForm, RollbackForm, RoutingForm
 from ivr.web.sessions import principal
 
 Page = str | Response | tuple[str, int]
@@ -137,3 +138,92 @@ def routing_diff() -> str:
     return render_template(
         "routing_diff.html", numbers=numbers, before=before, after=after, diff=studio.diff(before, after)
     )
+
+
+# --- one queue as a form
+
+INVITATIONS = [invitation.value for invitation in Invitation]
+
+
+def _lines(name: str) -> list[str]:
+    return [line.strip() for line in request.form.get(name, "").splitlines() if line.strip()]
+
+
+def _posted_queue() -> studio.QueueChange:
+    def text(name: str) -> str | None:
+        return request.form.get(name, "").strip() or None
+
+    def number(name: str) -> object:
+        value = text(name)
+        return int(value) if value is not None and value.isdigit() else value  # the check explains
+
+    return studio.QueueChange(
+        agents=_lines("agents"),
+        numbers=_lines("numbers"),
+        values={
+            "invitation": text("invitation"),
+            "flow": text("flow"),
+            "language": text("language"),
+            "ring_seconds": number("ring_seconds"),
+            "sms_invitation": True if request.form.get("sms_invitation") == "on" else None,
+            "sms_delay_minutes": number("sms_delay_minutes"),
+            "time_zone": text("time_zone"),
+        },
+        default=request.form.get("default") == "on",
+    )
+
+
+@bp.route("/routing/draft/queues/<queue_name>", methods=["GET", "POST"])
+def routing_draft_queue(queue_name: str) -> Page:
+    """One queue of the draft as a form, checked as you type (htmx) and saved into the draft."""
+    name = queue_name
+    saved = _found(studio.draft)
+    if studio.queue_document(saved.yaml_text, name) is None:
+        abort(404)
+    form = QueueForm()
+    text = saved.yaml_text
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        text = studio.with_queue(saved.yaml_text, name, _posted_queue())
+        if request.headers.get("HX-Request"):  # checked as you type, nothing saved
+            checked = studio.checked(text, saved.base, saved.saved)
+            context = _queue_context(checked, name, form)
+            return render_template("_routing_queue_problems.html", oob=True, **context)
+        draft = studio.save_draft(text, _who())
+        errors = len(draft.errors)
+        flash(f"Queue {name} saved into the draft{f'; the draft has {errors} error(s)' if errors else ''}.")
+        return redirect(url_for("web.routing_draft_queue", queue_name=name), 303)
+    return render_template("routing_queue.html", **_queue_context(saved, name, form))
+
+
+def _queue_context(draft: studio.RoutingDraft, name: str, form: QueueForm) -> dict[str, Any]:
+    queue = studio.queue_document(draft.yaml_text, name) or {}
+    prefix = f"queues.{name}"
+    by_field: dict[str, list[str]] = {}
+    for problem in draft.problems_at(prefix):
+        rest = (problem.field or "").removeprefix(prefix).lstrip(".")
+        target = rest.split(".")[0] if rest.split(".")[0] in studio.QUEUE_FIELDS else ""
+        by_field.setdefault(target, []).append(problem.message)
+    for problem in draft.problems:  # the document's own (a default queue or number gone wrong)
+        if not (problem.field or "").startswith("queues."):
+            by_field.setdefault("", []).append(problem.message)
+    flows = studio.published_flows()
+    return {
+        "draft": draft,
+        "name": name,
+        "queue": queue,
+        "numbers": studio.numbers_of(draft.yaml_text, name),
+        "is_default": _default_of(draft.yaml_text) == name,
+        "form": form,
+        "by_field": by_field,
+        "invitations": INVITATIONS,
+        "flows": sorted(flows),
+        "languages": sorted({lang for flow in flows.values() for lang in flow.flow.languages}),
+    }
+
+
+def _default_of(text: str) -> str | None:
+    document = studio.document_of(text)
+    value = (document or {}).get("default_queue")
+    return value if isinstance(value, str) else None

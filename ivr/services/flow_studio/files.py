@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 
 from ivr.db import insert_ignore
@@ -32,6 +31,7 @@ from ivr.flows import CompiledFlow, load_catalog
 from ivr.flows.prompts import AUDIO_DIR, AUDIO_TYPES
 from ivr.flows.routing import ROUTING_FILE, read_routing_file
 from ivr.flows.schema import Flow
+from ivr.flows.yaml_text import dump_yaml
 from ivr.models import FlowAction, FlowRecord, FlowVersion, PromptAudio, RoutingRecord, RoutingVersion
 from ivr.services.conversation.front_door import front_door
 from ivr.services.errors import Conflict, Invalid
@@ -42,10 +42,6 @@ from ivr.settings import settings as app_settings
 
 # Keys first that a reader looks for first; the rest in the schema's order.
 _FIRST = ("id", "title", "key", "kind", "prompt", "when")
-
-
-def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)
 
 
 def _ordered(data: dict[str, Any]) -> dict[str, Any]:

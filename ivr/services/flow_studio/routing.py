@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 
 from ivr.extensions import db
 from ivr.flows import CompiledFlow, FlowProblem
 from ivr.flows.routing import ROUTING_FILE, Queue, Routing, check_routing
+from ivr.flows.yaml_text import dump_yaml, load_yaml
 from ivr.models import (
     FRONT_DOOR,
     ROUTING_AUDIT_KEY,
@@ -286,6 +289,81 @@ def import_text(text: str, routing: Routing, who: Principal, source: str) -> tup
             return None, f"unchanged (version {now.version})"
     published = publish_version(text, routing, who, f"imported from {source}", FlowAction.imported, source)
     return published.version, f"published as version {published.version}"
+
+
+# --- one queue as a form
+
+QUEUE_FIELDS = (
+    "agents",
+    "invitation",
+    "flow",
+    "language",
+    "ring_seconds",
+    "sms_invitation",
+    "sms_delay_minutes",
+    "time_zone",
+)
+
+
+@dataclass(frozen=True)
+class QueueChange:
+    """A queue's fields as a form posts them (None: the default), the numbers that reach it, and
+    whether other numbers come to it too."""
+
+    agents: list[str]
+    numbers: list[str]
+    values: dict[str, object]  # invitation, flow, language, ring_seconds, sms_*, time_zone
+    default: bool
+
+
+def queue_document(text: str, name: str) -> dict[str, object] | None:
+    """The queue's mapping as the draft's YAML has it; None when the YAML has no such queue."""
+    document = document_of(text)
+    queue = (document or {}).get("queues", {}).get(name) if document else None
+    return dict(queue) if isinstance(queue, dict) else None
+
+
+def numbers_of(text: str, name: str) -> list[str]:
+    document = document_of(text) or {}
+    numbers = document.get("numbers")
+    return [str(n) for n, q in numbers.items() if q == name] if isinstance(numbers, dict) else []
+
+
+def document_of(text: str) -> dict[str, Any] | None:
+    """The draft's YAML as a mapping with its queues; None when it does not read as one."""
+    try:
+        document = load_yaml(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("queues"), dict):
+        return None
+    return document
+
+
+def with_queue(text: str, name: str, change: QueueChange) -> str:
+    """The draft's YAML with the queue changed as posted (rewritten, so without its comments).
+    Invalid when the YAML does not read as a routing or has no such queue."""
+    document = document_of(text)
+    if document is None or not isinstance(document["queues"].get(name), dict):
+        raise Invalid(f"the draft has no queue {name!r} to change: fix the YAML first")
+    queue = dict(document["queues"][name])
+    queue["agents"] = change.agents
+    for key, value in change.values.items():
+        if value is None:
+            queue.pop(key, None)
+        else:
+            queue[key] = value
+    document["queues"][name] = {key: queue[key] for key in (*QUEUE_FIELDS, *queue) if key in queue}
+    numbers = document.get("numbers")
+    numbers = numbers if isinstance(numbers, dict) else {}
+    kept = {n: q for n, q in numbers.items() if q != name and n not in change.numbers}
+    document["numbers"] = kept | {number: name for number in change.numbers}
+    if not document["numbers"]:
+        del document["numbers"]
+    if change.default:
+        document["default_queue"] = name
+    order = ("default_queue", "numbers", "queues")
+    return dump_yaml({key: document[key] for key in (*order, *document) if key in document})
 
 
 def diff(before: int, after: int) -> list[str]:
