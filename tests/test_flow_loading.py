@@ -54,6 +54,16 @@ def test_invalid_yaml_names_the_file(folders: tuple[Path, Path]) -> None:
     assert problem.message.startswith("not valid YAML")
 
 
+def test_a_key_given_twice_names_the_file_and_the_line(folders: tuple[Path, Path]) -> None:
+    text = (ROOT / "callflows" / "post-call-csat.yaml").read_text()
+    once = "    prompt: nps.question\n"
+    twice = text.replace(once, once + "    prompt: csat.question\n", 1)
+    assert twice != text
+    [problem] = problems_for(folders, twice)
+    assert problem.file == "callflows/post-call-csat.yaml"
+    assert "found duplicate key 'prompt'" in problem.message and "line" in problem.message
+
+
 def test_impossible_range(folders: tuple[Path, Path]) -> None:
     flow = base_flow()
     step(flow, "csat").update(min=5, max=1)

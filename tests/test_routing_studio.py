@@ -111,6 +111,7 @@ def test_a_call_under_way_keeps_the_routing_it_started_with(app: Flask, twilio: 
             "greater than or equal to 5",
         ),
         (("default_queue: support", "default_queue: sales"), "", "queue 'sales' is not defined"),
+        (('"+15005550002": billing', '"+15005550001": billing'), "", "found duplicate key '+15005550001'"),
         (
             ("agents: [client:alice, client:bob]", "agents: [client:alice, client:alice]"),
             "queues.support.agents.1",
