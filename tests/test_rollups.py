@@ -4,15 +4,16 @@ response counted once."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ivr.extensions import db
-from ivr.models import AgentScoreDay, QueueScoreDay, utcnow
+from ivr.models import Agent, AgentLeg, AgentScoreDay, Call, OfferDay, QueueScoreDay, utcnow
 from ivr.services import policy
 from ivr.services.closed_loop import scoring
 from ivr.services.insight import dashboard, rollups
@@ -83,3 +84,63 @@ def test_the_rollups_give_exactly_the_live_numbers(app: Flask, monkeypatch: pyte
         assert rows() == before
         assert rollups.rebuild(since=(now - timedelta(days=5)).date()) >= 5
         assert rows() == before
+
+
+def _unsurveyed_legs(app: Flask, agent: str, days_ago: list[float]) -> None:
+    """Calls the agent answered that never reached a survey."""
+    with app.app_context():
+        agent_id = db.session.scalar(select(Agent.id).where(Agent.ref == agent))
+        for ago in days_ago:
+            started = utcnow() - timedelta(days=ago)
+            call = Call(
+                call_sid="CA" + uuid.uuid4().hex, queue="support", status="completed", started_at=started
+            )
+            db.session.add(call)
+            db.session.flush()
+            db.session.add(
+                AgentLeg(
+                    call_id=call.id,
+                    agent_id=agent_id,
+                    sequence=1,
+                    queue="support",
+                    outcome="completed",
+                    started_at=started,
+                )
+            )
+        db.session.commit()
+
+
+def test_the_offer_rates_of_settled_days_are_counted_once_and_equal_the_live_ones(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(app)
+    _unsurveyed_legs(app, "alice", [0.2, 1.5, 2.5, 6, 12, 31, 80])
+    _unsurveyed_legs(app, "bob", [4, 4, 5])
+    with app.app_context():
+        sam = policy.for_user(users.find("sam@example.com"))  # type: ignore[arg-type]
+        now = utcnow()
+        midnight = rollups.midnight(now.date())
+        periods = [
+            period_for("7", now),
+            period_for("30", now),
+            period_for("90", now),
+            Period(midnight - timedelta(days=20), midnight - timedelta(days=1), "whole days"),
+        ]
+        cases = [(who, p, team) for who in (sam, policy.OPERATOR) for p in periods for team in (None, 1)]
+        counted = {(who.label, p.label, team): dashboard.offer_rates(who, p, team) for who, p, team in cases}
+        marks = select(func.count()).select_from(OfferDay).where(OfferDay.agent_id.is_(None))
+        days = db.session.scalar(marks)
+        assert days and days >= 85, "the settled days of 90 were counted"
+        assert db.session.scalar(
+            select(func.count()).select_from(OfferDay).where(OfferDay.agent_id.is_not(None))
+        )
+        dashboard.offer_rates(policy.OPERATOR, periods[2], None)
+        assert db.session.scalar(marks) == days, "each day is counted once"
+        monkeypatch.setattr(rollups, "settled_days", lambda start, end, now: None)
+        for who, p, team in cases:
+            assert counted[(who.label, p.label, team)] == dashboard.offer_rates(who, p, team), (
+                who.label,
+                p.label,
+            )
+        alice = next(row for row in counted[(sam.label, "Last 30 days", None)] if row.name == "alice")
+        assert alice.rate is not None and alice.rate < 1.0

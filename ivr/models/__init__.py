@@ -12,7 +12,7 @@ from ivr.models.forecasts import Forecast
 from ivr.models.notifications import Channel, Notification, NotificationAttempt, NotificationStatus
 from ivr.models.outbound import OutboundState, OutboundSurvey
 from ivr.models.recordings import Recording, Sentiment, TranscriptStatus
-from ivr.models.rollups import AgentScoreDay, QueueScoreDay
+from ivr.models.rollups import AgentScoreDay, OfferDay, QueueScoreDay
 from ivr.models.routing import FRONT_DOOR, ROUTING_AUDIT_KEY, RoutingRecord, RoutingVersion
 from ivr.models.scores import Score
 from ivr.models.self_ratings import SelfRating
@@ -51,6 +51,7 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "NotificationStatus",
+    "OfferDay",
     "OutboundState",
     "OutboundSurvey",
     "PromptAudio",

@@ -90,3 +90,21 @@ class QueueScoreDay(_Counts, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)
     queue: Mapped[str | None] = mapped_column(String(128))
+
+
+class OfferDay(Base):
+    """One settled UTC day of one agent's answered calls (completed agent legs) and how many of
+    those calls reached a survey: the dashboard's survey-offer rate. Counted the first time a
+    dashboard reads the day once it can no longer change (ivr.services.insight.rollups); the
+    row without an agent marks the day as counted."""
+
+    __tablename__ = "offer_days"
+    __table_args__ = (
+        Index("uq_offer_days_bucket", "day", "agent_id", unique=True, postgresql_nulls_not_distinct=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    answered: Mapped[int] = mapped_column(default=0)
+    surveyed: Mapped[int] = mapped_column(default=0)

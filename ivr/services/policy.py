@@ -28,6 +28,7 @@ from ivr.models import (
     ApiKey,
     CallbackTask,
     FeedbackItem,
+    OfferDay,
     Role,
     Score,
     Supervisor,
@@ -271,6 +272,10 @@ def scope_responses(principal: Principal, query: Q) -> Q:
 def scope_scores(principal: Principal, query: Q) -> Q:
     """Scores (the reports' fact table) of the responses this principal may see."""
     return query.where(_agent_condition(principal, Score.agent_id))
+
+
+def scope_offer_days(principal: Principal, query: Q) -> Q:
+    return query.where(_agent_condition(principal, OfferDay.agent_id))
 
 
 def scope_agent_days(principal: Principal, query: Q) -> Q:

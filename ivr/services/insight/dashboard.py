@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, case, func, or_, select, text
 
 from ivr.extensions import db
 from ivr.models import (
@@ -21,6 +21,7 @@ from ivr.models import (
     AgentScoreDay,
     Call,
     CallbackTask,
+    OfferDay,
     QueueScoreDay,
     Score,
     SurveyResponse,
@@ -37,8 +38,7 @@ from ivr.services.insight.measures import Counts, Interval, Period, wilson
 from ivr.services.policy import Principal
 
 WORK_MEM = "64MB"
-MIN_RANKED = 10
-SURVEY_SLACK = timedelta(days=1)  # fewer responses than this: shown greyed, never ranked
+MIN_RANKED = 10  # fewer responses than this: shown greyed, never ranked
 AT_RISK_DAYS = 30
 AT_RISK_LOWS = 2
 
@@ -183,36 +183,97 @@ def _edges(f: ResponseFilter) -> tuple[ResponseFilter | None, list[ResponseFilte
     return f, edges
 
 
-def counted(principal: Principal, f: ResponseFilter, by: str) -> list[tuple[Any, Counts]]:
+# Within one dashboard, what its parts read alike is read once: (kind, bounds...) -> rows.
+Memo = dict[tuple[Any, ...], Any]
+
+
+def _agent_days(principal: Principal, whole: ResponseFilter, memo: Memo | None) -> list[AgentDays]:
+    """Per agent over the filter's whole days, from the rollups: the counts, and the surveys
+    offered and answered. The team slices, the league table and the response rates all add
+    these up (the team is the agent's team now, as the scores' own aggregates count it)."""
+    key = ("agent days", whole.start, whole.end, whole.team, whole.agent)
+    if memo is not None and key in memo:
+        return memo[key]  # type: ignore[no-any-return]
+    query: Any = (
+        select(
+            AgentScoreDay.agent_id,
+            *rollups.sums(AgentScoreDay),
+            func.sum(AgentScoreDay.offered),
+            func.sum(AgentScoreDay.answered),
+        )
+        .where(*_agent_day_conditions(whole))
+        .group_by(AgentScoreDay.agent_id)
+    )
+    rows = [
+        AgentDays(row[0], measures.counts_from(row[1:-2]), int(row[-2] or 0), int(row[-1] or 0))
+        for row in db.session.execute(policy.scope_agent_days(principal, query))
+    ]
+    if memo is not None:
+        memo[key] = rows
+    return rows
+
+
+@dataclass(frozen=True)
+class AgentDays:
+    agent_id: int | None
+    counts: Counts
+    offered: int
+    answered: int
+
+
+def _teams_of(rows: list[AgentDays], memo: Memo | None) -> dict[int, int | None]:
+    """Each agent's team now."""
+    key = ("teams",)
+    known: dict[int, int | None] = memo.setdefault(key, {}) if memo is not None else {}
+    missing = [row.agent_id for row in rows if row.agent_id is not None and row.agent_id not in known]
+    if missing:
+        agents = select(Agent.id, Agent.team_id).where(Agent.id.in_(missing))
+        known.update((agent_id, team_id) for agent_id, team_id in db.session.execute(agents))
+    return known
+
+
+def _by_team(rows: list[AgentDays], memo: Memo | None) -> dict[int | None, list[AgentDays]]:
+    teams = _teams_of(rows, memo)
+    grouped: dict[int | None, list[AgentDays]] = {}
+    for row in rows:
+        grouped.setdefault(teams.get(row.agent_id) if row.agent_id is not None else None, []).append(row)
+    return grouped
+
+
+def counted(
+    principal: Principal, f: ResponseFilter, by: str, memo: Memo | None = None
+) -> list[tuple[Any, Counts]]:
     """The period's counts grouped by "team" (the agent's team now), "agent", "day" or "queue":
     the whole days summed from the daily rollups, the edges counted from the scores. A key may
     come twice (a day's rollup and an edge); the caller adds them up."""
     # The rollups know the day, the agent (so the team) and the queue: other filters count scores.
     unfiltered = f == ResponseFilter(start=f.start, end=f.end, team=f.team, agent=f.agent)
     whole, edges = _edges(f) if unfiltered else (None, [f])
-    if by == "queue" and not (principal.sees_everything and f.team is None and f.agent is None):
+    everything = principal.sees_everything and f.team is None and f.agent is None
+    if by == "queue" and not everything:
         # Queues per team are not rolled up: one team's scores are few, read through its agents.
         whole, edges = None, [f]
     found: list[tuple[Any, Counts]] = []
     if whole is not None:
-        query: Any
-        key: Any
-        if by == "queue":
-            first, last = rollups.whole_days(whole.start, whole.end) or (None, None)
-            query = (
-                select(QueueScoreDay.queue, *rollups.sums(QueueScoreDay))
-                .where(QueueScoreDay.day >= first, QueueScoreDay.day < last)
-                .group_by(QueueScoreDay.queue)
-            )
+        if by == "agent":
+            found += [(row.agent_id, row.counts) for row in _agent_days(principal, whole, memo)]
+        elif by == "team":
+            for team_id, members in _by_team(_agent_days(principal, whole, memo), memo).items():
+                total = Counts()
+                for member in members:
+                    total.add(member.counts)
+                found.append((team_id, total))
         else:
-            key = {"team": Agent.team_id, "agent": AgentScoreDay.agent_id, "day": AgentScoreDay.day}[by]
-            query = (
-                select(key, *rollups.sums(AgentScoreDay)).where(*_agent_day_conditions(whole)).group_by(key)
-            )
-            if by == "team":
-                query = query.select_from(AgentScoreDay).outerjoin(Agent, Agent.id == AgentScoreDay.agent_id)
-            query = policy.scope_agent_days(principal, query)
-        found += [(row[0], measures.counts_from(row[1:])) for row in db.session.execute(query)]
+            # Everyone's days: the queues' rows add up to the agents' and are far fewer.
+            rollup = QueueScoreDay if by == "queue" or everything else AgentScoreDay
+            first, last = rollups.whole_days(whole.start, whole.end) or (None, None)
+            key: Any = rollup.day if by == "day" else QueueScoreDay.queue
+            query: Any = select(key, *rollups.sums(rollup)).group_by(key)
+            if rollup is QueueScoreDay:
+                query = query.where(QueueScoreDay.day >= first, QueueScoreDay.day < last)
+            else:
+                query = policy.scope_agent_days(principal, query.where(*_agent_day_conditions(whole)))
+            found += [(row[0], measures.counts_from(row[1:])) for row in db.session.execute(query)]
     for edge in edges:
         key = {
             "team": Agent.team_id,
@@ -238,12 +299,15 @@ def build(
     principal: Principal, period: Period, team: int | str | None = None, now: datetime | None = None
 ) -> Dashboard:
     now = now or utcnow()
+    # First: it may store the offer counts of days settled since (and commit).
+    offers = offer_rates(principal, period, team)
     if db.engine.dialect.name == "postgresql":
         # A period's scores are grouped in memory: with the default 4 MB, 90 days of every team
         # would be sorted on disk. For this transaction only.
         db.session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     base = ResponseFilter(start=period.start, end=period.end, team=team)
     names = dict(team_choices(principal))
+    memo: Memo = {}
 
     teams: dict[Any, Slice] = {}
     queues: dict[Any, Slice] = {}
@@ -271,15 +335,15 @@ def build(
     # Per team and per queue, one period at a time: whole days from the daily rollups, the
     # edges (today so far, a custom bound within a day) from the scores.
     for which, f in _periods(base, period):
-        for team_id, counts in counted(principal, f, "team"):
+        for team_id, counts in counted(principal, f, "team", memo):
             for target in (team_slice(team_id), total):
                 getattr(target, which).add(counts)
-        for queue, counts in counted(principal, f, "queue"):
+        for queue, counts in counted(principal, f, "queue", memo):
             getattr(queue_slice(queue), which).add(counts)
 
-    _response_rates(principal, base, team_slice=team_slice, queue_slice=queue_slice, total=total)
+    _response_rates(principal, base, memo, team_slice=team_slice, queue_slice=queue_slice, total=total)
     _tasks(principal, base, now, team_slice, queue_slice, total)
-    league = league_table(principal, period, base)
+    league = league_table(principal, period, base, memo)
     return Dashboard(
         period=period,
         base=base,
@@ -287,25 +351,27 @@ def build(
         queues=sorted(queues.values(), key=lambda s: s.label),
         total=total,
         league=league,
-        offers=offer_rates(principal, period, team),
+        offers=offers,
         at_risk=callers_at_risk(principal, team, now),
-        trend=weekly_trend(principal, period, base),
+        trend=weekly_trend(principal, period, base, memo),
     )
 
 
 def _response_rates(
-    principal: Principal, base: ResponseFilter, team_slice: Any, queue_slice: Any, total: Slice
+    principal: Principal, base: ResponseFilter, memo: Memo, team_slice: Any, queue_slice: Any, total: Slice
 ) -> None:
     """Offered surveys and answered ones in the period, from the responses' dispositions: whole
     days from the daily rollups, the edges from the responses themselves."""
     for by in ("team", "queue"):
-        for key, n_offered, n_answered in offered(principal, base, by):
+        for key, n_offered, n_answered in offered(principal, base, by, memo):
             for target in (team_slice(key), total) if by == "team" else (queue_slice(key),):
                 target.offered += n_offered
                 target.answered += n_answered
 
 
-def offered(principal: Principal, f: ResponseFilter, by: str) -> list[tuple[Any, int, int]]:
+def offered(
+    principal: Principal, f: ResponseFilter, by: str, memo: Memo | None = None
+) -> list[tuple[Any, int, int]]:
     """Surveys offered and answered over the filter's period and team, by "team" or "queue"."""
     whole, edges = _edges(f)
     if by == "queue" and not (principal.sees_everything and f.team is None):
@@ -320,18 +386,11 @@ def offered(principal: Principal, f: ResponseFilter, by: str) -> list[tuple[Any,
                 .where(QueueScoreDay.day >= first, QueueScoreDay.day < last)
                 .group_by(QueueScoreDay.queue)
             )
+            found += [(key, int(n or 0), int(a or 0)) for key, n, a in db.session.execute(query)]
         else:
-            query = (
-                select(Agent.team_id, func.sum(AgentScoreDay.offered), func.sum(AgentScoreDay.answered))
-                .select_from(AgentScoreDay)
-                .outerjoin(Agent, Agent.id == AgentScoreDay.agent_id)
-                .where(AgentScoreDay.day >= first, AgentScoreDay.day < last)
-                .group_by(Agent.team_id)
-            )
-            if f.team is not None:
-                query = query.where(AgentScoreDay.agent_id.in_(team_agents(f.team)))
-            query = policy.scope_agent_days(principal, query)
-        found += [(key, int(n or 0), int(a or 0)) for key, n, a in db.session.execute(query)]
+            days = whole.but(agent=None) if whole.agent is not None else whole
+            for team_id, members in _by_team(_agent_days(principal, days, memo), memo).items():
+                found.append((team_id, sum(m.offered for m in members), sum(m.answered for m in members)))
     for edge in edges:
         key = Agent.team_id if by == "team" else SurveyResponse.queue
         query = (
@@ -412,13 +471,15 @@ def _tasks(
     total.tasks.median_close_seconds = float(median_all) if median_all is not None else None
 
 
-def league_table(principal: Principal, period: Period, base: ResponseFilter) -> list[LeagueRow]:
+def league_table(
+    principal: Principal, period: Period, base: ResponseFilter, memo: Memo | None = None
+) -> list[LeagueRow]:
     """Every agent with scores in the period: n, top and bottom box with 95% Wilson intervals,
     the change on the period before. Ranked by the interval's lower bound of the top box (so
     4 of 4 does not beat 90 of 100); agents with fewer than MIN_RANKED answers are not ranked."""
     found: dict[int, dict[str, Counts]] = {}
     for which, f in _periods(base, period):
-        for agent_id, counts in counted(principal, f, "agent"):
+        for agent_id, counts in counted(principal, f, "agent", memo):
             if agent_id is not None:
                 found.setdefault(agent_id, {}).setdefault(which, Counts()).add(counts)
     if not found:
@@ -456,37 +517,35 @@ def league_table(principal: Principal, period: Period, base: ResponseFilter) -> 
 def offer_rates(principal: Principal, period: Period, team: int | str | None) -> list[OfferRow]:
     """Per agent: calls they answered (front door and Dial-action hand-offs alike record an agent
     leg) and how many of those calls reached a survey. An agent who keeps unhappy callers away
-    from the survey shows a low rate."""
-    surveyed: Any = exists(select(SurveyResponse.id).where(SurveyResponse.call_id == AgentLeg.call_id))
-    if team is None and principal.sees_everything:
-        # Every agent's legs: the period's surveyed calls as a set PostgreSQL hashes once, rather
-        # than a probe per leg (for one team's few legs, the probes are cheaper). A survey
-        # starts after its leg: a day's slack past the period's end.
-        surveyed = AgentLeg.call_id.in_(
-            select(SurveyResponse.call_id).where(
-                SurveyResponse.started_at >= period.start,
-                SurveyResponse.started_at < period.end + SURVEY_SLACK,
-            )
+    from the survey shows a low rate. Settled days are counted once (rollups.OfferDay), the
+    rest of the period from the legs."""
+    counts: dict[int, list[int]] = {}
+
+    def add(rows: Any) -> None:
+        for agent_id, n, s in db.session.execute(rows):
+            found = counts.setdefault(agent_id, [0, 0])
+            found[0] += int(n)
+            found[1] += int(s)
+
+    settled = rollups.settled_days(period.start, period.end, utcnow())
+    live = [(period.start, period.end)]
+    if settled is not None and rollups.count_offer_days(*settled):
+        first, last = settled
+        query: Any = (
+            select(OfferDay.agent_id, func.sum(OfferDay.answered), func.sum(OfferDay.surveyed))
+            .where(OfferDay.agent_id.is_not(None), OfferDay.day >= first, OfferDay.day < last)
+            .group_by(OfferDay.agent_id)
         )
-    query = (
-        select(
-            AgentLeg.agent_id,
-            func.count(),
-            func.coalesce(func.sum(case((surveyed, 1), else_=0)), 0),
-        )
-        .where(
-            AgentLeg.outcome == "completed",
-            AgentLeg.started_at >= period.start,
-            AgentLeg.started_at < period.end,
-        )
-        .group_by(AgentLeg.agent_id)
-    )
-    if team is not None:
-        query = query.where(AgentLeg.agent_id.in_(team_agents(team)))
-    counts = {
-        agent_id: (int(n), int(s))
-        for agent_id, n, s in db.session.execute(policy.scope_agent_legs(principal, query))
-    }
+        if team is not None:
+            query = query.where(OfferDay.agent_id.in_(team_agents(team)))
+        add(policy.scope_offer_days(principal, query))
+        live = [(period.start, rollups.midnight(first)), (rollups.midnight(last), period.end)]
+    for start, end in live:
+        if start < end:
+            query = rollups.leg_counts(start, end)
+            if team is not None:
+                query = query.where(AgentLeg.agent_id.in_(team_agents(team)))
+            add(policy.scope_agent_legs(principal, query))
     if not counts:
         return []
     names = db.session.execute(
@@ -537,13 +596,15 @@ def callers_at_risk(principal: Principal, team: int | str | None, now: datetime)
     ]
 
 
-def weekly_trend(principal: Principal, period: Period, base: ResponseFilter) -> list[TrendWeek]:
+def weekly_trend(
+    principal: Principal, period: Period, base: ResponseFilter, memo: Memo | None = None
+) -> list[TrendWeek]:
     """Week by week from each period's start: the current period's weeks beside the previous one's.
     Counted per day in SQL; the days are then added into weeks."""
     weeks = max(1, -(-int(period.days) // 7))
     found = {n: TrendWeek(n, Counts(), Counts()) for n in range(1, weeks + 1)}
     for which, f in _periods(base, period):
-        for raw_day, counts in counted(principal, f, "day"):
+        for raw_day, counts in counted(principal, f, "day", memo):
             when = raw_day if not isinstance(raw_day, str) else datetime.fromisoformat(raw_day).date()
             week = min(weeks, max(1, (when - f.start.date()).days // 7 + 1))
             getattr(found[week], which).add(counts)

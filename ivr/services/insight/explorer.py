@@ -282,6 +282,9 @@ def export_values(principal: Principal, f: ResponseFilter, steps: list[str]) -> 
         # The plan's cost passes PostgreSQL's JIT threshold, and compiling it takes seconds
         # where running it takes fewer. For this transaction only.
         db.session.execute(sql_text("SET LOCAL jit = off"))
+        # A cursor's plan is made for its first tenth by default (nested loops, fast to start);
+        # an export reads it all, so plan for the whole (hash joins).
+        db.session.execute(sql_text("SET LOCAL cursor_tuple_fraction = 1.0"))
     result = db.session.execute(query, execution_options={"yield_per": EXPORT_CHUNK})
     try:
         for chunk in result.partitions():

@@ -42,12 +42,10 @@ class Counts:
     extreme_highs: int = 0
 
     def add(self, other: Counts) -> None:
-        for f in fields(self):
-            if f.name == "csat":
-                for point in CSAT_POINTS:
-                    self.csat[point] += other.csat[point]
-            else:
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for point in CSAT_POINTS:
+            self.csat[point] += other.csat[point]
+        for name in _SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def csat_answers(self) -> int:
@@ -85,13 +83,22 @@ class Counts:
         return share(self.extreme_lows, self.responses)
 
 
+# The fields Counts.add sums one by one (the CSAT points are summed per point).
+_SUMMED = tuple(f.name for f in fields(Counts) if f.name != "csat")
+
+
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
 def columns() -> list[Any]:
-    """The aggregate columns counts_from() reads, in order."""
-    return [
+    """The aggregate columns counts_from() reads, in order (built once: expressions are
+    immutable, and building them cost a dashboard more than some of its queries)."""
+    return list(_COLUMNS)
+
+
+def _columns() -> tuple[Any, ...]:
+    return (
         func.count(),
         *(_count_when(Score.csat == point) for point in CSAT_POINTS),
         # The boxes and NPS categories scoring decided (it knows the flow's scale), not cut-offs again.
@@ -106,29 +113,17 @@ def columns() -> list[Any]:
         func.count(Score.ces),
         _count_when(Score.extreme_low.is_(True)),
         _count_when(Score.extreme_high.is_(True)),
-    ]
+    )
 
 
-WIDTH = len(columns())
+_COLUMNS = _columns()
+WIDTH = len(_COLUMNS)
 
 
 def counts_from(values: Any) -> Counts:
-    v = [int(x or 0) for x in values]
-    return Counts(
-        responses=v[0],
-        csat=dict(zip(CSAT_POINTS, v[1:6], strict=True)),
-        bottom_box=v[6],
-        top_box=v[7],
-        promoters=v[8],
-        passives=v[9],
-        detractors=v[10],
-        resolved=v[11],
-        resolution_answers=v[12],
-        effort_total=v[13],
-        effort_answers=v[14],
-        extreme_lows=v[15],
-        extreme_highs=v[16],
-    )
+    """Counts from a row of columns() (or of a rollup's sums), in that order."""
+    v = [int(x) if x else 0 for x in values]
+    return Counts(v[0], dict(zip(CSAT_POINTS, v[1:6], strict=True)), *v[6:17])
 
 
 @dataclass(frozen=True)

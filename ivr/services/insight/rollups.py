@@ -10,6 +10,7 @@ recomputes once the first has committed (it then sees both scores).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,11 +18,11 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, insert, select
+from sqlalchemy import ColumnElement, case, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ivr.extensions import db
-from ivr.models import AgentScoreDay, Disposition, QueueScoreDay, Score, SurveyResponse
+from ivr.models import AgentLeg, AgentScoreDay, Disposition, OfferDay, QueueScoreDay, Score, SurveyResponse
 from ivr.models.rollups import COUNT_COLUMNS
 from ivr.services.insight import measures
 
@@ -47,7 +48,12 @@ def whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
 
 def sums(rollup: Rollup) -> list[Any]:
     """The sums of a rollup's counts, in measures.columns() order (counts_from() reads them)."""
-    return [func.coalesce(func.sum(getattr(rollup, name)), 0) for name in COUNT_COLUMNS]
+    return list(_sums(rollup))
+
+
+@functools.cache
+def _sums(rollup: Rollup) -> tuple[Any, ...]:
+    return tuple(func.coalesce(func.sum(getattr(rollup, name)), 0) for name in COUNT_COLUMNS)
 
 
 def _key(rollup: Rollup) -> Any:
@@ -182,6 +188,74 @@ def refresh_responses(response_ids: Iterable[int]) -> int:
     return len(agents) + len(queues)
 
 
+# --- the survey-offer rate's days
+
+# A call's survey can start a day after its agent leg (a text invitation waits out quiet hours):
+# a day is settled, and its offer counts kept, once this many days have passed since it ended.
+OFFER_SETTLED_AFTER = timedelta(days=2)
+
+
+def surveyed() -> Any:
+    """Whether an agent leg's call reached a survey (the offer rate's numerator)."""
+    return exists(select(SurveyResponse.id).where(SurveyResponse.call_id == AgentLeg.call_id))
+
+
+def leg_counts(start: datetime, end: datetime) -> Any:
+    """Per agent: completed agent legs begun in [start, end) and how many reached a survey."""
+    return (
+        select(
+            AgentLeg.agent_id,
+            func.count(),
+            func.coalesce(func.sum(case((surveyed(), 1), else_=0)), 0),
+        )
+        .where(AgentLeg.outcome == "completed", AgentLeg.started_at >= start, AgentLeg.started_at < end)
+        .group_by(AgentLeg.agent_id)
+    )
+
+
+def settled_days(start: datetime, end: datetime, now: datetime) -> tuple[date, date] | None:
+    """The whole days of [start, end) that can no longer change, as [first, last)."""
+    whole = whole_days(start, end)
+    if whole is None:
+        return None
+    first, last = whole
+    last = min(last, (now.astimezone(UTC) - OFFER_SETTLED_AFTER).date())
+    return (first, last) if first < last else None
+
+
+def count_offer_days(first: date, last: date) -> bool:
+    """Count the settled days in [first, last) not counted yet (a query per day, once); commits.
+    False when they could not be stored now (the database busy with a writer): count live."""
+    counted = set(
+        db.session.scalars(
+            select(OfferDay.day).where(
+                OfferDay.agent_id.is_(None), OfferDay.day >= first, OfferDay.day < last
+            )
+        )
+    )
+    missing = [first + timedelta(days=n) for n in range((last - first).days)]
+    missing = [day for day in missing if day not in counted]
+    if not missing:
+        return True
+    rows: list[dict[str, Any]] = []
+    for day in missing:
+        rows.append({"day": day, "agent_id": None, "answered": 0, "surveyed": 0})
+        for agent_id, answered, reached in db.session.execute(
+            leg_counts(midnight(day), midnight(day + timedelta(days=1)))
+        ):
+            rows.append({"day": day, "agent_id": agent_id, "answered": answered, "surveyed": reached})
+    try:
+        db.session.execute(insert(OfferDay), rows)
+        db.session.commit()
+    except IntegrityError:  # another request counted them at the same time: theirs stand
+        db.session.rollback()
+    except OperationalError:  # SQLite with another writer: count live this time
+        db.session.rollback()
+        log.info("offer days %s to %s not stored now: the database is busy", first, last)
+        return False
+    return True
+
+
 def rebuild(since: date | None = None, progress: Callable[[date, int], None] | None = None) -> int:
     """Recompute every bucket from `since` (else from the first score) to today; one transaction
     per day. Returns the days rebuilt."""
@@ -193,6 +267,8 @@ def rebuild(since: date | None = None, progress: Callable[[date, int], None] | N
             db.session.execute(delete(rollup).where(rollup.day >= since) if since else delete(rollup))
         db.session.commit()
         return 0
+    # The offer days are counted again when a dashboard next reads them.
+    db.session.execute(delete(OfferDay).where(OfferDay.day >= since) if since else delete(OfferDay))
     day = max(since, first.date()) if since else first.date()
     end = max(last.date(), datetime.now(UTC).date())
     # Rows before the first score (or of days no longer scored) go too.
