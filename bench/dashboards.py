@@ -11,6 +11,7 @@ peak resident size. --explain prints each dashboard query's plan. It reports; it
 from __future__ import annotations
 
 import argparse
+import gc
 import resource
 import statistics
 import time
@@ -114,6 +115,7 @@ def main() -> None:
         seconds = seed(args.database_url, args.responses, 500, 20)
         print(f"seeded {args.responses:,} responses in {seconds:.0f} s")
     app = create_app(database_url=args.database_url, redis_url=None, ivr_env="test")
+    gc.freeze()  # as wsgi.py does in a web worker
     with app.app_context():
         from flask_migrate import upgrade
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -59,6 +60,8 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: boo
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         worker_class = Worker
     names = list(queues) or list(QUEUES)
+    # The app and its flows live as long as the worker: kept out of full collections (wsgi.py).
+    gc.freeze()
     redis = job_queue().redis
     assert redis is not None
     if burst:  # a one-off run: Redis away is the answer (one line, ivr.startup), not a wait
