@@ -599,9 +599,14 @@ def print_summary(report: dict[str, Any]) -> None:
             f"  CPU per completed survey, ours / plain: {ours['cpu_ms_per_survey']:.1f} /"
             f" {plain['cpu_ms_per_survey']:.1f} ms = {ratio:.2f}x (target <= 1x): {_target(ratio <= 1)}"
         )
+    extra = (
+        "the status callback"
+        if report.get("args", {}).get("flow") == "three-questions"
+        else "a follow-up question, a voice comment and the status and recording callbacks"
+    )
     print(
-        "  (ours includes scoring, feedback and the closed loop in the worker, a voice comment and"
-        " the status and recording callbacks; the plain survey does none of these)"
+        f"  (ours also runs scoring, feedback and the closed loop in the worker, and {extra};"
+        " the plain survey does none of these)"
     )
 
 
