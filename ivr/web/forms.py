@@ -140,6 +140,15 @@ class AgentForm(FlaskForm):  # type: ignore[misc]
     feedback_delivery = RadioField("Feedback", choices=DELIVERIES, default=FeedbackDelivery.digest.value)
 
 
+def change_note() -> StringField:
+    """A publish's change note (flows and routing alike)."""
+    return StringField(
+        "Change note",
+        validators=[Optional(), Length(max=2000)],
+        description="What changed and why: kept with the version and in the audit log.",
+    )
+
+
 class DraftForm(FlaskForm):  # type: ignore[misc]
     """The flow editor: the document as YAML and the change note; the prompt texts are fields
     named text.<language>.<prompt key>, one per language and prompt (built by the template)."""
@@ -150,11 +159,7 @@ class DraftForm(FlaskForm):  # type: ignore[misc]
         description="Checked as you type: every problem is listed with its step and field.",
         render_kw={"rows": 28, "spellcheck": "false", "autocapitalize": "off"},
     )
-    note = StringField(
-        "Change note",
-        validators=[Optional(), Length(max=2000)],
-        description="What changed and why: kept with the version and in the audit log.",
-    )
+    note = change_note()
 
 
 class RoutingForm(FlaskForm):  # type: ignore[misc]
@@ -166,11 +171,7 @@ class RoutingForm(FlaskForm):  # type: ignore[misc]
         description="Checked as you type: every problem is listed with its queue and field.",
         render_kw={"rows": 28, "spellcheck": "false", "autocapitalize": "off"},
     )
-    note = StringField(
-        "Change note",
-        validators=[Optional(), Length(max=2000)],
-        description="What changed and why: kept with the version and in the audit log.",
-    )
+    note = change_note()
 
 
 class RollbackForm(FlaskForm):  # type: ignore[misc]

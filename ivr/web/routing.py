@@ -13,17 +13,8 @@ from ivr.flows.routing import Invitation
 from ivr.services.errors import DomainError, NotFound
 from ivr.services.flow_studio import routing as studio
 from ivr.web import bp
+from ivr.web.flows import Page, _found, _who
 from ivr.web.forms import QueueForm, RollbackForm, RoutingForm
-from ivr.web.sessions import principal
-
-Page = str | Response | tuple[str, int]
-
-
-def _who() -> Any:
-    who = principal()
-    if who is None:  # pragma: no cover - the policy signs people in first
-        abort(404)
-    return who
 
 
 def _sentence(exc: DomainError) -> str:
@@ -54,13 +45,6 @@ def _editor(form: RoutingForm, status: int = 200) -> tuple[str, int]:
         form.document.data = draft.yaml_text
     shown = studio.checked(form.document.data, draft.base, draft.saved)
     return render_template("routing_draft.html", draft=shown, form=form), status
-
-
-def _found(work: Any, *args: Any) -> Any:
-    try:
-        return work(*args)
-    except NotFound:
-        abort(404)
 
 
 @bp.get("/routing/draft")
