@@ -402,7 +402,11 @@ def offered(
         if by == "team":
             query = query.outerjoin(Agent, Agent.id == SurveyResponse.agent_id)
         if edge.team is not None:
-            query = query.where(SurveyResponse.agent_id.in_(team_agents(edge.team)))
+            # As the counts have it: responses without an agent are "No team"'s.
+            in_team = SurveyResponse.agent_id.in_(team_agents(edge.team))
+            query = query.where(
+                or_(in_team, SurveyResponse.agent_id.is_(None)) if edge.team == NONE else in_team
+            )
         rows = db.session.execute(policy.scope_responses(principal, query))
         found += [(key, int(n), int(a)) for key, n, a in rows]
     return found
